@@ -1,0 +1,26 @@
+# wakeforge: train an openWakeWord-compatible wake word model from a phrase.
+#   snakemake --cores 8 --resources gpu=1
+#   snakemake --cores 8 --resources gpu=1 --config target_phrase="hey eris"
+from snakemake.utils import min_version
+
+min_version("9.0")
+
+
+configfile: "config/config.yaml"
+
+
+include: "rules/common.smk"
+include: "rules/assets.smk"
+include: "rules/tts.smk"
+include: "rules/augment.smk"
+include: "rules/features.smk"
+include: "rules/train.smk"
+include: "rules/export.smk"
+include: "rules/evaluate.smk"
+
+
+rule all:
+    default_target: True
+    input:
+        model_onnx=f"results/{MODEL}/{MODEL}.onnx",
+        metrics=f"results/{MODEL}/metrics.json",

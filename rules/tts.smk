@@ -1,0 +1,89 @@
+# Stage 2: texts and speech. Positives and adversarial negatives depend on the phrase
+# (results/<model>/); general negative speech and the stream's speech do not (resources/).
+
+
+rule make_phrases:
+    output:
+        **{s: f"results/{{model}}/text/{s}.txt" for s in MODEL_SETS},
+    params:
+        phrase=config["target_phrase"],
+        counts=MODEL_SETS,
+        custom=config["custom_negative_phrases"],
+        seed=SEED,
+    log:
+        "logs/make_phrases/{model}.log",
+    benchmark:
+        "results/benchmarks/make_phrases/{model}.tsv"
+    conda:
+        "../envs/tts.yaml"
+    script:
+        "../scripts/make_phrases.py"
+
+
+rule write_general_texts:
+    input:
+        words="resources/text/words.txt",
+    output:
+        **{s: f"resources/text/{s}.txt" for s in SHARED_SETS},
+    params:
+        counts=SHARED_SETS,
+        seed=SEED,
+    log:
+        "logs/write_general_texts.log",
+    benchmark:
+        "results/benchmarks/write_general_texts.tsv"
+    conda:
+        "../envs/tts.yaml"
+    script:
+        "../scripts/write_general_texts.py"
+
+
+rule synthesize_model_clips:
+    input:
+        text="results/{model}/text/{model_set}.txt",
+    output:
+        clips="results/{model}/clips/{model_set}/{shard}.npz",
+    params:
+        tts=TTS,
+        n_shards=shard_count,
+        seed=SEED,
+    log:
+        "logs/synthesize_model_clips/{model}/{model_set}_{shard}.log",
+    benchmark:
+        "results/benchmarks/synthesize_model_clips/{model}/{model_set}_{shard}.tsv"
+    conda:
+        "../envs/tts.yaml"
+    script:
+        "../scripts/synthesize_clips.py"
+
+
+rule synthesize_shared_clips:
+    input:
+        text="resources/text/{shared_set}.txt",
+    output:
+        clips="resources/clips/{shared_set}/{shard}.npz",
+    params:
+        tts=TTS,
+        n_shards=shard_count,
+        seed=SEED,
+    log:
+        "logs/synthesize_shared_clips/{shared_set}_{shard}.log",
+    benchmark:
+        "results/benchmarks/synthesize_shared_clips/{shared_set}_{shard}.tsv"
+    conda:
+        "../envs/tts.yaml"
+    script:
+        "../scripts/synthesize_clips.py"
+
+
+rule measure_clip_length:
+    input:
+        clips=model_shards("results/{model}/clips/{set}/{shard}.npz", "positive_train"),
+    output:
+        json="results/{model}/clip_length.json",
+    log:
+        "logs/measure_clip_length/{model}.log",
+    conda:
+        "../envs/augment.yaml"
+    script:
+        "../scripts/measure_clip_length.py"

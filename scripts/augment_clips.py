@@ -1,0 +1,29 @@
+"""Augment one shard of clips into fixed-length training/test clips."""
+import json
+from typing import TYPE_CHECKING
+
+from wakeforge.audio import load_clips, save_npz
+from wakeforge.augment import GENERAL_CLIP_SAMPLES, Augmenter, AugmentSettings, load_pool
+from wakeforge.cli import run_script
+from wakeforge.seeding import rng_for
+
+if TYPE_CHECKING:
+    from snakemake.script import snakemake
+
+
+def main(smk):
+    p = smk.params
+    clips, texts = load_clips(smk.input.clips)
+    if "clip_length" in smk.input.keys():
+        with open(smk.input.clip_length) as fh:
+            clip_samples = json.load(fh)["clip_samples"]
+    else:
+        clip_samples = GENERAL_CLIP_SAMPLES
+    augmenter = Augmenter(AugmentSettings.from_config(p.augmentation), load_pool(smk.input.rirs, p.pool), load_pool(smk.input.background, p.pool))
+    shard = int(smk.wildcards.shard)
+    rng = rng_for(p.seed, "augment", smk.input.clips)
+    audio, source = augmenter.augment(clips, clip_samples, rng, p.mode, rounds=p.rounds, progress=True)
+    save_npz(smk.output.augmented, audio=audio, source=source + shard * 10_000_000, texts=[texts[i] for i in source])
+
+
+run_script(main, snakemake)

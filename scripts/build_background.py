@@ -1,0 +1,41 @@
+"""Background audio: synthesised noise, hum, fans and babble, plus the user's folders and Debian music."""
+import logging
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from wakeforge.assets import debian_music_dirs, import_user_background, synthesize_background, write_manifest
+from wakeforge.audio import load_clip_sets
+from wakeforge.cli import run_script
+from wakeforge.seeding import rng_for
+
+if TYPE_CHECKING:
+    from snakemake.script import snakemake
+
+MAX_IMPORTED_FILES = 2000
+# Debian music is hours long: a slice of each track gives the variety without gigabytes of wav.
+MUSIC_FILES = 60
+MUSIC_SECONDS_PER_TRACK = 90
+
+
+def main(smk):
+    log = logging.getLogger("build_background")
+    dest = Path(smk.output.manifest).parent
+    babble, _ = load_clip_sets(smk.input.babble)
+    p = smk.params
+    paths = synthesize_background(dest / "synthetic", rng_for(p.seed, "background"), p.n_files, p.seconds, babble)
+    if p.background_dirs:
+        user, skipped = import_user_background(p.background_dirs, dest / "user", MAX_IMPORTED_FILES)
+        log.info("imported %d background files from background_dirs (%d unreadable, skipped)", len(user), skipped)
+        paths += user
+    if p.use_debian_music:
+        music_dirs = debian_music_dirs()
+        if music_dirs:
+            music, skipped = import_user_background(
+                [str(d) for d in music_dirs], dest / "music", MUSIC_FILES, kind="music", max_seconds=MUSIC_SECONDS_PER_TRACK
+            )
+            log.info("imported %d music files from Debian packages (%d skipped)", len(music), skipped)
+            paths += music
+    write_manifest(paths, smk.output.manifest)
+
+
+run_script(main, snakemake)

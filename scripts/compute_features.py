@@ -1,0 +1,22 @@
+"""openWakeWord embeddings (last 16 frames) of one shard of augmented clips."""
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from wakeforge.audio import save_npz
+from wakeforge.cli import run_script
+from wakeforge.features import FeatureExtractor
+
+if TYPE_CHECKING:
+    from snakemake.script import snakemake
+
+
+def main(smk):
+    extractor = FeatureExtractor(smk.input.melspec, smk.input.embedding, threads=smk.threads)
+    with np.load(smk.input.augmented) as data:
+        audio, source, texts = data["audio"], data["source"], data["texts"]
+    features = extractor.embed_clips_last(audio, batch_size=smk.params.batch_size, progress=True)
+    save_npz(smk.output.features, features=features.astype(np.float32), source=source, texts=texts)
+
+
+run_script(main, snakemake)

@@ -1,0 +1,40 @@
+"""Train the wake word model; write the best checkpoint and the training history."""
+import logging
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+import torch
+
+from wakeforge.cli import run_script
+from wakeforge.texts import contains_phrase
+from wakeforge.train import TrainData, train
+
+if TYPE_CHECKING:
+    from snakemake.script import snakemake
+
+
+def main(smk):
+    log = logging.getLogger("train_model")
+    i, p = smk.input, smk.params
+    meta = {k: np.load(i[f"{k}_meta"]) for k in ("positive", "adversarial", "general")}
+    general = np.load(i.general)
+    # General sentences are phrase-independent; drop any that happen to say this phrase.
+    says_phrase = np.array([contains_phrase(str(t), p.phrase) for t in meta["general"]["texts"]], dtype=bool)
+    if says_phrase.any():
+        log.warning("dropped %d general negative clips that contain the phrase", int(says_phrase.sum()))
+    data = TrainData(
+        positive=np.load(i.positive),
+        positive_source=meta["positive"]["source"],
+        adversarial=np.load(i.adversarial),
+        adversarial_source=meta["adversarial"]["source"],
+        general=general[~says_phrase],
+        stream=np.load(i.stream),
+    )
+    best, history = train(data, p.model, p.train, p.threshold, p.fp_target, p.seed, p.refractory_s, threads=smk.threads, progress=True)
+    best["phrase"] = p.phrase
+    torch.save(best, smk.output.checkpoint)
+    pd.DataFrame(history).to_csv(smk.output.history, index=False)
+
+
+run_script(main, snakemake)

@@ -1,0 +1,43 @@
+"""Detection metrics shared by training (checkpoint selection) and evaluation.
+
+In: per-clip scores of positive and negative clips, per-80 ms-frame scores of a negative stream.
+Out: recall, accuracy, and false accepts per hour, where one false accept is a run of frames above
+the threshold, with frames within ``refractory_s`` of the last activation counted as the same
+activation (what a user hears: one wrong wake-up, not sixteen consecutive frames).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+FRAME_SECONDS = 0.08  # one openWakeWord prediction per 1280 samples at 16 kHz
+
+
+def count_activations(frame_scores: np.ndarray, threshold: float, refractory_s: float = 1.0) -> int:
+    """Number of separate activations in a stream of frame scores."""
+    above = np.flatnonzero(np.asarray(frame_scores) >= threshold)
+    if len(above) == 0:
+        return 0
+    gap_frames = max(1, int(round(refractory_s / FRAME_SECONDS)))
+    return int(1 + np.count_nonzero(np.diff(above) > gap_frames))
+
+
+def false_accepts_per_hour(frame_scores: np.ndarray, threshold: float, refractory_s: float = 1.0) -> float:
+    """Activations per hour of a negative stream (its length is derived from the frame count)."""
+    hours = len(frame_scores) * FRAME_SECONDS / 3600
+    if hours <= 0:
+        return float("nan")
+    return count_activations(frame_scores, threshold, refractory_s) / hours
+
+
+def recall(positive_scores: np.ndarray, threshold: float) -> float:
+    """Fraction of positive clips scored at or above the threshold."""
+    positive_scores = np.asarray(positive_scores)
+    return float(np.mean(positive_scores >= threshold)) if len(positive_scores) else float("nan")
+
+
+def accuracy(positive_scores: np.ndarray, negative_scores: np.ndarray, threshold: float) -> float:
+    """Fraction of all clips classified correctly at the threshold."""
+    correct = np.count_nonzero(np.asarray(positive_scores) >= threshold) + np.count_nonzero(np.asarray(negative_scores) < threshold)
+    total = len(positive_scores) + len(negative_scores)
+    return correct / total if total else float("nan")

@@ -1,0 +1,70 @@
+"""The negative validation stream: hours of audio in which the wake phrase is never said.
+
+In: general speech clips (int16, 16 kHz; sentences the training negatives did not use), held-out
+impulse responses and background recordings. Out: one long int16 array alternating speech
+passages (sentences with natural gaps, sometimes in a room, over background at a random SNR)
+and background-only passages, so false accepts per hour cover talk, noise and music.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+
+from .audio import SAMPLE_RATE, to_float, to_pcm
+from .augment import apply_rir, colored_noise, mix_at_snr, random_segment
+from .errors import WakeforgeError
+
+BLOCK_SECONDS = 30.0
+BACKGROUND_ONLY_FRACTION = 0.2
+GAP_SECONDS = (0.2, 2.5)
+SNR_DB = (0.0, 20.0)
+
+
+def _speech_block(clips: Sequence[np.ndarray], n: int, next_clip: int, rng: np.random.Generator) -> tuple[np.ndarray, int]:
+    """Sentences one after another with random pauses, filling ``n`` samples."""
+    block = np.zeros(n, dtype=np.float32)
+    pos = int(rng.uniform(*GAP_SECONDS) * SAMPLE_RATE)
+    while pos < n:
+        clip = to_float(clips[next_clip % len(clips)])
+        next_clip += 1
+        take = min(len(clip), n - pos)
+        block[pos : pos + take] = clip[:take]
+        pos += take + int(rng.uniform(*GAP_SECONDS) * SAMPLE_RATE)
+    return block, next_clip
+
+
+def build_stream(
+    clips: Sequence[np.ndarray],
+    rirs: Sequence[np.ndarray],
+    backgrounds: Sequence[np.ndarray],
+    hours: float,
+    rng: np.random.Generator,
+) -> np.ndarray:
+    """Assemble ``hours`` of negative audio from 30 s blocks (int16, 16 kHz)."""
+    clips = [c for c in clips if len(c)]
+    if not clips:
+        raise WakeforgeError("the validation stream has no speech clips: check tts settings and n_general_samples")
+    block_n = int(BLOCK_SECONDS * SAMPLE_RATE)
+    n_blocks = max(1, int(np.ceil(hours * 3600 / BLOCK_SECONDS)))
+    total_n = int(round(hours * 3600 * SAMPLE_RATE))
+    out = np.zeros(n_blocks * block_n, dtype=np.int16)
+    next_clip = 0
+    for b in range(n_blocks):
+        if backgrounds and rng.random() < BACKGROUND_ONLY_FRACTION:
+            block = random_segment(to_float(backgrounds[int(rng.integers(len(backgrounds)))]), block_n, rng)
+        else:
+            block, next_clip = _speech_block(clips, block_n, next_clip, rng)
+            if rirs and rng.random() < 0.5:
+                block = apply_rir(block, to_float(rirs[int(rng.integers(len(rirs)))]))
+            noise = (
+                random_segment(to_float(backgrounds[int(rng.integers(len(backgrounds)))]), block_n, rng)
+                if backgrounds
+                else colored_noise(block_n, rng.uniform(-2, 0), rng)
+            )
+            block = mix_at_snr(block, noise, rng.uniform(*SNR_DB))
+        peak = float(np.max(np.abs(block))) + 1e-9
+        block = block * (10 ** (rng.uniform(-20, -3) / 20) / peak)
+        out[b * block_n : (b + 1) * block_n] = to_pcm(block)
+    return out[:total_n]

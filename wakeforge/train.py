@@ -1,0 +1,198 @@
+"""Training: embedding features -> a wake word model checkpoint and its training history.
+
+In: ``(N, 16, 96)`` features of augmented positives, adversarial negatives and general negative
+speech (with each row's source-clip index), and the embeddings of a long negative stream.
+Out: the checkpoint of the best evaluation step and one history row per evaluation.
+
+All data lives on the training device for the whole run (CUDA when present, else the CPU): each
+step draws a balanced batch by index on the device, so no step copies data from the host.
+A slice of the positive and adversarial *source clips* (all augmented copies of a clip together)
+is held out for checkpoint selection, and so is the first half of the stream; the final metrics
+(evaluate.py) use other clips and the other half, so selection never sees the reported data.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import nn
+
+from . import metrics
+from .errors import WakeforgeError
+from .model import N_FRAMES, build_model
+from .seeding import child_seed, stable_key
+
+log = logging.getLogger(__name__)
+
+CLASSES = ("positive", "adversarial", "general")
+
+
+@dataclass
+class TrainData:
+    """Feature arrays for training; ``*_source`` give the source clip of each augmented row."""
+
+    positive: np.ndarray
+    positive_source: np.ndarray
+    adversarial: np.ndarray
+    adversarial_source: np.ndarray
+    general: np.ndarray
+    stream: np.ndarray  # (n_chunks, 96) streaming embeddings of the negative validation stream
+
+
+def pick_device(requested: str = "auto") -> torch.device:
+    """``auto`` -> CUDA when available, else CPU; ``cuda`` without a GPU is a user error."""
+    if requested == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if requested == "cuda" and not torch.cuda.is_available():
+        raise WakeforgeError("config key train.device is 'cuda' but no CUDA device is available; use 'auto'")
+    return torch.device(requested)
+
+
+def holdout_mask(source: np.ndarray, fraction: float, seed: int, name: str) -> np.ndarray:
+    """True for rows whose source clip is held out (a deterministic ``fraction`` of source clips)."""
+    buckets = np.array([stable_key(seed, name, int(s)) % 10_000 for s in source])
+    return buckets < int(round(fraction * 10_000))
+
+
+def stream_windows(stream: torch.Tensor, n_frames: int = N_FRAMES) -> torch.Tensor:
+    """Sliding windows (a view) over stream embeddings: window i ends at chunk i + n_frames - 1."""
+    if stream.shape[0] < n_frames:
+        return stream.new_zeros((0, n_frames, stream.shape[1]))
+    return stream.unfold(0, n_frames, 1).permute(0, 2, 1)
+
+
+@torch.no_grad()
+def predict(model: nn.Module, x: torch.Tensor, batch_size: int = 8192) -> np.ndarray:
+    """Scores for a stack of ``(n, 16, 96)`` feature windows, in batches."""
+    was_training = model.training
+    model.eval()
+    out = [model(x[i : i + batch_size]).squeeze(-1) for i in range(0, x.shape[0], batch_size)]
+    model.train(was_training)
+    return torch.cat(out).float().cpu().numpy() if out else np.zeros(0, dtype=np.float32)
+
+
+def select_key(row: dict, fp_target: float) -> tuple:
+    """Ordering of evaluation rows: meeting the false-accept target first, then recall, then fewer false accepts."""
+    feasible = row["val_fp_per_hour"] <= fp_target
+    return (feasible, row["val_recall"] if feasible else -row["val_fp_per_hour"], row["val_recall"], -row["val_fp_per_hour"])
+
+
+def train(
+    data: TrainData,
+    model_cfg: dict,
+    train_cfg: dict,
+    threshold: float,
+    fp_target: float,
+    seed: int,
+    refractory_s: float = 1.0,
+    threads: int = 1,
+    progress: bool = False,
+) -> tuple[dict, list[dict]]:
+    """Train and return (checkpoint dict of the best evaluation step, history rows)."""
+    from tqdm import tqdm
+
+    torch.set_num_threads(max(1, threads))
+    torch.manual_seed(child_seed(seed, "train", "init"))
+    device = pick_device(train_cfg.get("device", "auto"))
+    log.info("training on %s", device)
+
+    val_fraction = train_cfg.get("val_fraction", 0.1)
+    pos_val = holdout_mask(data.positive_source, val_fraction, seed, "positive")
+    adv_val = holdout_mask(data.adversarial_source, val_fraction, seed, "adversarial")
+    for name, arr in (("positive", data.positive[~pos_val]), ("adversarial", data.adversarial[~adv_val]), ("general", data.general)):
+        if len(arr) == 0:
+            raise WakeforgeError(f"no {name} training features: increase n_samples (or the general negative counts)")
+
+    def on_device(a: np.ndarray) -> torch.Tensor:
+        return torch.as_tensor(np.ascontiguousarray(a), dtype=torch.float32, device=device)
+
+    train_x = {
+        "positive": on_device(data.positive[~pos_val]),
+        "adversarial": on_device(data.adversarial[~adv_val]),
+        "general": on_device(data.general),
+    }
+    val_pos = on_device(data.positive[pos_val])
+    val_adv = on_device(data.adversarial[adv_val])
+    stream = on_device(data.stream[: len(data.stream) // 2])  # the other half is for evaluation only
+    stream_x = stream_windows(stream)
+
+    model = build_model(model_cfg).to(device)
+    steps = int(train_cfg["steps"])
+    batch_size = int(train_cfg["batch_size"])
+    fractions = train_cfg.get("batch_fractions", {"positive": 0.3, "adversarial": 0.3, "general": 0.4})
+    total = sum(fractions[c] for c in CLASSES)
+    counts = {c: max(1, int(round(batch_size * fractions[c] / total))) for c in CLASSES}
+    labels = torch.cat([torch.full((counts[c],), 1.0 if c == "positive" else 0.0, device=device) for c in CLASSES])
+    is_negative = labels == 0
+
+    lr = float(train_cfg["learning_rate"])
+    optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=float(train_cfg.get("weight_decay", 0.01)))
+    warmup = max(1, int(steps * train_cfg.get("warmup_fraction", 0.05)))
+
+    def lr_at(step: int) -> float:
+        if step < warmup:
+            return lr * (step + 1) / warmup
+        return lr * 0.5 * (1 + math.cos(math.pi * (step - warmup) / max(1, steps - warmup)))
+
+    max_neg_weight = float(train_cfg.get("max_negative_weight", 10.0))
+    eval_every = max(1, int(train_cfg.get("eval_every", 500)))
+    generator = torch.Generator(device=device)
+    generator.manual_seed(child_seed(seed, "train", "batches"))
+    loss_fn = nn.BCEWithLogitsLoss(reduction="none")
+
+    history: list[dict] = []
+    best: dict | None = None
+    best_key: tuple | None = None
+    started = time.perf_counter()
+    running_loss = torch.zeros((), device=device)
+    model.train()
+    for step in tqdm(range(1, steps + 1), desc="train", disable=not progress, mininterval=5):
+        for group in optimizer.param_groups:
+            group["lr"] = lr_at(step - 1)
+        batch = torch.cat(
+            [train_x[c][torch.randint(len(train_x[c]), (counts[c],), device=device, generator=generator)] for c in CLASSES]
+        )
+        # Negatives weigh more as training goes on: early steps learn the phrase, later ones cut false accepts.
+        neg_weight = 1.0 + (max_neg_weight - 1.0) * min(1.0, step / steps)
+        weights = torch.where(is_negative, neg_weight, 1.0)
+        loss = (loss_fn(model.logits(batch).squeeze(-1), labels) * weights).mean()
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        running_loss += loss.detach()
+
+        if step % eval_every == 0 or step == steps:
+            n_since = eval_every if step % eval_every == 0 else step % eval_every
+            row = {
+                "step": step,
+                "loss": float(running_loss) / n_since,
+                "lr": lr_at(step - 1),
+                "negative_weight": neg_weight,
+                "val_recall": metrics.recall(predict(model, val_pos), threshold),
+                "val_adversarial_accuracy": 1.0 - metrics.recall(predict(model, val_adv), threshold) if len(val_adv) else float("nan"),
+                "val_fp_per_hour": metrics.false_accepts_per_hour(predict(model, stream_x), threshold, refractory_s),
+                "elapsed_s": time.perf_counter() - started,
+            }
+            running_loss.zero_()
+            history.append(row)
+            log.info("step %d: %s", step, {k: round(v, 4) for k, v in row.items() if k != "step"})
+            key = select_key(row, fp_target)
+            if best_key is None or key > best_key:
+                best_key = key
+                best = {
+                    "state_dict": {k: v.detach().cpu().clone() for k, v in model.state_dict().items()},
+                    "model_config": dict(model_cfg),
+                    "step": step,
+                    "val_metrics": row,
+                }
+    assert best is not None
+    elapsed = time.perf_counter() - started
+    best["steps_per_second"] = steps / elapsed if elapsed > 0 else float("nan")
+    best["device"] = str(device)
+    log.info("best step %d (%.1f steps/s on %s)", best["step"], best["steps_per_second"], device)
+    return best, history
