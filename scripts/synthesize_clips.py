@@ -4,8 +4,8 @@ from typing import TYPE_CHECKING
 
 from wakeforge.audio import save_clips
 from wakeforge.cli import run_script
-from wakeforge.texts import read_lines, shard_slice
 from wakeforge.seeding import rng_for
+from wakeforge.texts import read_lines, shard_slice
 from wakeforge.tts import available_engines, synthesize_texts
 
 if TYPE_CHECKING:

@@ -3,8 +3,8 @@ from typing import TYPE_CHECKING
 
 from wakeforge.cli import run_script
 from wakeforge.phrases import load_word_list, random_sentences
-from wakeforge.texts import write_lines
 from wakeforge.seeding import rng_for
+from wakeforge.texts import write_lines
 
 if TYPE_CHECKING:
     from snakemake.script import snakemake

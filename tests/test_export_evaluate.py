@@ -1,0 +1,58 @@
+"""Export to ONNX and evaluation with the exported model."""
+
+import numpy as np
+import pytest
+import torch
+
+from wakeforge import evaluate as ev
+from wakeforge.export import OnnxScorer, export_onnx
+from wakeforge.model import build_model, load_checkpoint
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory):
+    torch.manual_seed(0)
+    model = build_model({"type": "dnn", "layer_dim": 16, "n_blocks": 1}).eval()
+    path = tmp_path_factory.mktemp("export") / "m.onnx"
+    err = export_onnx(model, path)
+    return model, path, err
+
+
+def test_onnx_matches_torch_with_openwakeword_shapes(exported):
+    import onnx
+
+    model, path, err = exported
+    assert err < 1e-5
+    graph = onnx.load(str(path)).graph
+    dims = lambda v: [d.dim_value for d in v.type.tensor_type.shape.dim]  # noqa: E731
+    assert dims(graph.input[0]) == [1, 16, 96] and dims(graph.output[0]) == [1, 1]
+    x = np.random.default_rng(1).standard_normal((5, 16, 96)).astype(np.float32)
+    with torch.no_grad():
+        expected = model(torch.as_tensor(x)).numpy()[:, 0]
+    assert np.allclose(OnnxScorer(path)(x), expected, atol=1e-5)
+    assert not list(path.parent.glob("*.tmp*"))
+
+
+def test_checkpoint_round_trip(tmp_path):
+    model = build_model({"type": "dnn", "layer_dim": 8, "n_blocks": 0})
+    torch.save({"state_dict": model.state_dict(), "model_config": {"type": "dnn", "layer_dim": 8, "n_blocks": 0}}, tmp_path / "c.pt")
+    loaded, meta = load_checkpoint(str(tmp_path / "c.pt"))
+    x = torch.randn(2, 16, 96)
+    assert torch.equal(loaded(x), model.eval()(x))
+
+
+def test_evaluate_reports_metrics_and_targets(exported):
+    _, path, _ = exported
+    scorer = OnnxScorer(path)
+    rng = np.random.default_rng(2)
+    feats = lambda n: rng.standard_normal((n, 16, 96)).astype(np.float32)  # noqa: E731
+    pos, adv, gen = feats(10), feats(8), feats(6)
+    stream = rng.standard_normal((400, 96)).astype(np.float32)
+    thr = float(np.median(scorer(pos)))
+    result = ev.evaluate(scorer, pos, adv, gen, stream, thr, {"accuracy": 0.0, "recall": 1.01, "false_accepts_per_hour": 1e9})
+    assert result["recall"] == pytest.approx(np.mean(scorer(pos) >= thr))
+    assert result["n_positive"] == 10 and result["n_adversarial"] == 8 and result["n_general"] == 6
+    # only the second half of the stream is reported: 200 chunks -> 185 windows of 80 ms
+    assert result["stream_hours"] == pytest.approx(185 * 0.08 / 3600)
+    assert result["meets_targets"] == {"accuracy": True, "recall": False, "false_accepts_per_hour": True}
+    assert all(isinstance(v, bool) for v in result["meets_targets"].values())

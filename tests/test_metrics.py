@@ -1,0 +1,24 @@
+import numpy as np
+import pytest
+
+from wakeforge import metrics
+
+
+def test_activations_merge_within_refractory():
+    scores = np.zeros(1000)
+    scores[[100, 101, 102, 105]] = 0.9  # one activation (gaps < 1 s = 12.5 frames)
+    scores[[300, 600]] = 0.9  # two more
+    assert metrics.count_activations(scores, 0.5, 1.0) == 3
+    assert metrics.count_activations(scores, 0.95, 1.0) == 0
+
+
+def test_false_accepts_per_hour_uses_stream_length():
+    scores = np.zeros(45000)  # 45000 frames * 80 ms = 1 hour
+    scores[[10, 20000]] = 1.0
+    assert metrics.false_accepts_per_hour(scores, 0.5) == pytest.approx(2.0)
+
+
+def test_recall_and_accuracy():
+    pos, neg = np.array([0.9, 0.4, 0.6]), np.array([0.1, 0.7])
+    assert metrics.recall(pos, 0.5) == pytest.approx(2 / 3)
+    assert metrics.accuracy(pos, neg, 0.5) == pytest.approx(3 / 5)

@@ -1,0 +1,169 @@
+"""End to end: the real workflow on a tiny config in a temporary directory.
+
+Runs every rule (assets, TTS, augmentation, features, training, export, evaluation), then checks
+the outputs, that openWakeWord's own runtime loads and streams the model, that a second dry run
+has nothing to do, that config and code changes make exactly the right stages stale, and that a
+second phrase reruns only phrase-specific rules.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+TINY = ROOT / "tests" / "data" / "tiny_config.yaml"
+SNAKEMAKE = [sys.executable, "-m", "snakemake"]
+
+PHRASE_RULES = {
+    "make_phrases",
+    "synthesize_model_clips",
+    "measure_clip_length",
+    "augment_model_clips",
+    "model_features",
+    "merge_model_features",
+    "train_model",
+    "export_onnx",
+    "evaluate_model",
+    "all",
+}
+SHARED_OUTPUTS = [
+    "resources/frontend/melspectrogram.onnx",
+    "resources/frontend/embedding_model.onnx",
+    "resources/rirs/manifest.tsv",
+    "resources/background/manifest.tsv",
+    "resources/text/words.txt",
+    "resources/features/general_train.npy",
+    "resources/features/general_test.npy",
+    "resources/features/stream.npy",
+]
+
+pytestmark = pytest.mark.slow
+
+
+def snakemake(workdir: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+    cmd = [*SNAKEMAKE, "--cores", "2", "--resources", "gpu=1", "--configfile", str(TINY), *args]
+    proc = subprocess.run(cmd, cwd=workdir, capture_output=True, text=True, timeout=1200)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"snakemake {' '.join(args)} failed:\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}")
+    return proc
+
+
+def planned_rules(proc: subprocess.CompletedProcess) -> set[str]:
+    """Rule names in the job-count table of a dry run."""
+    text = proc.stdout + proc.stderr
+    if "Nothing to be done" in text:
+        return set()
+    table = text.split("Job stats:", 1)[1].split("total", 1)[0]
+    return {m.group(1) for m in re.finditer(r"^(\w+)\s+\d+\s*$", table, re.MULTILINE)} - {"job", "count"}
+
+
+@pytest.fixture(scope="module")
+def workflow(tmp_path_factory) -> Path:
+    workdir = tmp_path_factory.mktemp("workflow")
+    for item in ("Snakefile", "rules", "scripts", "config", "envs"):
+        src = ROOT / item
+        (shutil.copytree if src.is_dir() else shutil.copy)(src, workdir / item)
+    snakemake(workdir)
+    return workdir
+
+
+def test_outputs_and_metrics(workflow: Path):
+    out = workflow / "results" / "hey_saga"
+    for name in ("hey_saga.onnx", "hey_saga.pt", "metrics.json", "training_history.csv", "clip_length.json"):
+        assert (out / name).is_file(), name
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["phrase"] == "hey saga"
+    for key in ("accuracy", "recall", "false_accepts_per_hour"):
+        assert np.isfinite(metrics[key]), key
+    assert metrics["n_positive"] == 16 and metrics["n_general"] > 0
+    assert metrics["stream_hours"] > 0
+    # tiny data and 300 steps still separate clean positives from general speech
+    assert metrics["recall"] >= 0.5
+    assert metrics["general_false_positive_rate"] <= 0.25
+    features = np.load(out / "features" / "positive_train.npy")
+    assert features.shape == (40, 16, 96) and features.dtype == np.float32
+    for path in SHARED_OUTPUTS:
+        assert (workflow / path).is_file(), path
+    assert (workflow / "logs" / "train_model" / "hey_saga.log").is_file()
+    assert (workflow / "results" / "benchmarks" / "train_model" / "hey_saga.tsv").is_file()
+
+
+def test_openwakeword_runtime_loads_and_streams(workflow: Path):
+    openwakeword_model = pytest.importorskip("openwakeword.model")
+    import onnx
+
+    from wakeforge.audio import load_clips
+
+    onnx_path = workflow / "results" / "hey_saga" / "hey_saga.onnx"
+    graph = onnx.load(str(onnx_path)).graph
+    dims = lambda v: [d.dim_value for d in v.type.tensor_type.shape.dim]  # noqa: E731
+    assert dims(graph.input[0]) == [1, 16, 96] and dims(graph.output[0]) == [1, 1]
+
+    frontend = workflow / "resources" / "frontend"
+    model = openwakeword_model.Model(
+        wakeword_models=[str(onnx_path)],
+        inference_framework="onnx",
+        melspec_model_path=str(frontend / "melspectrogram.onnx"),
+        embedding_model_path=str(frontend / "embedding_model.onnx"),
+    )
+    clips, _ = load_clips(workflow / "results" / "hey_saga" / "clips" / "positive_test" / "0.npz")
+    silence = np.zeros(16000, dtype=np.int16)
+    audio = np.concatenate([silence, silence, clips[0], silence])
+    scores = [model.predict(audio[i : i + 1280])["hey_saga"] for i in range(0, len(audio) - 1279, 1280)]
+    assert all(0.0 <= s <= 1.0 for s in scores)
+    assert max(scores) >= 0.5, f"the phrase never fired in openWakeWord's runtime: max {max(scores):.3f}"
+    assert max(scores[:20]) < 0.5, "fired on leading silence"
+
+
+def test_second_dry_run_has_nothing_to_do(workflow: Path):
+    proc = snakemake(workflow, "-n")
+    assert "Nothing to be done" in proc.stdout + proc.stderr
+
+
+def dry_run_with(workdir: Path, overlay: str) -> set[str]:
+    """Rules a dry run plans with an extra config file layered over the tiny config."""
+    extra = workdir / "overlay.yaml"
+    extra.write_text(overlay)
+    return planned_rules(snakemake(workdir, "-n", "--configfile", str(TINY), str(extra)))
+
+
+def test_config_change_makes_only_its_stage_stale(workflow: Path):
+    assert dry_run_with(workflow, "evaluation: {targets: {recall: 0.6}}\n") == {"evaluate_model", "all"}
+    assert dry_run_with(workflow, "train: {steps: 301}\n") == {"train_model", "export_onnx", "evaluate_model", "all"}
+    assert dry_run_with(workflow, "augmentation: {snr_db: [0.0, 10.0]}\n") >= {"augment_model_clips", "augment_general_clips", "train_model"}
+
+
+def test_script_change_makes_only_its_stage_stale(workflow: Path):
+    script = workflow / "scripts" / "export_onnx.py"
+    original = script.read_text()
+    try:
+        script.write_text(original + "\n# edited\n")
+        proc = snakemake(workflow, "-n")
+        assert planned_rules(proc) == {"export_onnx", "evaluate_model", "all"}
+    finally:
+        script.write_text(original)
+
+
+def test_second_phrase_reuses_phrase_independent_outputs(workflow: Path):
+    before = {p: (workflow / p).stat().st_mtime_ns for p in SHARED_OUTPUTS}
+    proc = snakemake(workflow, "-n", "--config", "target_phrase=hey eris")
+    assert planned_rules(proc) == PHRASE_RULES
+    snakemake(workflow, "--config", "target_phrase=hey eris")
+    assert (workflow / "results" / "hey_eris" / "hey_eris.onnx").is_file()
+    assert json.loads((workflow / "results" / "hey_eris" / "metrics.json").read_text())["phrase"] == "hey eris"
+    assert {p: (workflow / p).stat().st_mtime_ns for p in SHARED_OUTPUTS} == before
+
+
+def test_bad_config_is_one_clear_error(workflow: Path):
+    proc = snakemake(workflow, "-n", "--config", "n_sampels=5", check=False)
+    assert proc.returncode != 0
+    assert "n_sampels" in proc.stdout + proc.stderr
+    assert "Traceback" not in proc.stdout + proc.stderr

