@@ -10,8 +10,8 @@ rule fetch_frontend:
         "logs/fetch_frontend.log",
     benchmark:
         "results/benchmarks/fetch_frontend.tsv"
-    localrule: True
     retries: 2
+    localrule: True
     conda:
         "../envs/assets.yaml"
     script:
@@ -21,15 +21,15 @@ rule fetch_frontend:
 rule build_impulse_responses:
     output:
         manifest="resources/rirs/manifest.tsv",
-    params:
-        n_rooms=config["assets"]["n_simulated_rooms"],
-        seed=SEED,
     log:
         "logs/build_impulse_responses.log",
     benchmark:
         "results/benchmarks/build_impulse_responses.tsv"
     conda:
         "../envs/assets.yaml"
+    params:
+        n_rooms=config["assets"]["n_simulated_rooms"],
+        seed=SEED,
     script:
         "../scripts/build_impulse_responses.py"
 
@@ -37,14 +37,14 @@ rule build_impulse_responses:
 rule build_word_list:
     output:
         words="resources/text/words.txt",
-    params:
-        n_words=config["assets"]["n_words"],
     log:
         "logs/build_word_list.log",
     benchmark:
         "results/benchmarks/build_word_list.tsv"
     conda:
         "../envs/tts.yaml"
+    params:
+        n_words=config["assets"]["n_words"],
     script:
         "../scripts/build_word_list.py"
 
@@ -54,17 +54,17 @@ rule build_background:
         babble=shared_shards("resources/clips/{set}/{shard}.npz", "general_train"),
     output:
         manifest="resources/background/manifest.tsv",
-    params:
-        n_files=config["assets"]["n_background_files"],
-        seconds=config["assets"]["background_seconds"],
-        background_dirs=config["background_dirs"],
-        use_debian_music=config["assets"]["use_debian_music"],
-        seed=SEED,
     log:
         "logs/build_background.log",
     benchmark:
         "results/benchmarks/build_background.tsv"
     conda:
         "../envs/assets.yaml"
+    params:
+        n_files=config["assets"]["n_background_files"],
+        seconds=config["assets"]["background_seconds"],
+        background_dirs=config["background_dirs"],
+        use_debian_music=config["assets"]["use_debian_music"],
+        seed=SEED,
     script:
         "../scripts/build_background.py"

@@ -2,10 +2,6 @@
 # responses and background audio; test sets and the stream use the held-out pools.
 
 
-def augment_pool(wildcards):
-    return "train" if wildcards.get("model_set", wildcards.get("general_set", "")).endswith("_train") else "heldout"
-
-
 rule augment_model_clips:
     input:
         clips="results/{model}/clips/{model_set}/{shard}.npz",
@@ -14,18 +10,20 @@ rule augment_model_clips:
         background="resources/background/manifest.tsv",
     output:
         augmented=temp("results/{model}/augmented/{model_set}/{shard}.npz"),
-    params:
-        augmentation=config["augmentation"],
-        pool=augment_pool,
-        rounds=lambda wc: config["augmentation"]["rounds"] if wc.model_set.endswith("_train") else 1,
-        mode="end",
-        seed=SEED,
     log:
         "logs/augment_model_clips/{model}/{model_set}_{shard}.log",
     benchmark:
         "results/benchmarks/augment_model_clips/{model}/{model_set}_{shard}.tsv"
     conda:
         "../envs/augment.yaml"
+    params:
+        augmentation=config["augmentation"],
+        pool=augment_pool,
+        rounds=lambda wc: (
+            config["augmentation"]["rounds"] if wc.model_set.endswith("_train") else 1
+        ),
+        mode="end",
+        seed=SEED,
     script:
         "../scripts/augment_clips.py"
 
@@ -37,18 +35,18 @@ rule augment_general_clips:
         background="resources/background/manifest.tsv",
     output:
         augmented=temp("resources/augmented/{general_set}/{shard}.npz"),
-    params:
-        augmentation=config["augmentation"],
-        pool=augment_pool,
-        rounds=1,
-        mode="random",
-        seed=SEED,
     log:
         "logs/augment_general_clips/{general_set}_{shard}.log",
     benchmark:
         "results/benchmarks/augment_general_clips/{general_set}_{shard}.tsv"
     conda:
         "../envs/augment.yaml"
+    params:
+        augmentation=config["augmentation"],
+        pool=augment_pool,
+        rounds=1,
+        mode="random",
+        seed=SEED,
     script:
         "../scripts/augment_clips.py"
 
@@ -60,14 +58,14 @@ rule build_stream:
         background="resources/background/manifest.tsv",
     output:
         audio=temp("resources/stream/stream_audio.npy"),
-    params:
-        hours=config["validation"]["stream_hours"],
-        seed=SEED,
     log:
         "logs/build_stream.log",
     benchmark:
         "results/benchmarks/build_stream.tsv"
     conda:
         "../envs/augment.yaml"
+    params:
+        hours=config["validation"]["stream_hours"],
+        seed=SEED,
     script:
         "../scripts/build_stream.py"

@@ -22,7 +22,9 @@ STREAM_SENTENCE_SECONDS = 3.0
 SHARED_SETS = {
     "general_train": config["n_general_samples"],
     "general_test": config["n_general_samples_val"],
-    "stream": math.ceil(config["validation"]["stream_hours"] * 3600 / STREAM_SENTENCE_SECONDS),
+    "stream": math.ceil(
+        config["validation"]["stream_hours"] * 3600 / STREAM_SENTENCE_SECONDS
+    ),
 }
 
 
@@ -43,14 +45,20 @@ def model_shards(pattern, set_name):
 
     def paths(wildcards):
         n = n_shards(MODEL_SETS[set_name])
-        return [pattern.format(model=wildcards.model, set=set_name, shard=i) for i in range(n)]
+        return [
+            pattern.format(model=wildcards.model, set=set_name, shard=i)
+            for i in range(n)
+        ]
 
     return paths
 
 
 def shared_shards(pattern, set_name):
     """Per-shard files of a phrase-independent set."""
-    return [pattern.format(set=set_name, shard=i) for i in range(n_shards(SHARED_SETS[set_name]))]
+    return [
+        pattern.format(set=set_name, shard=i)
+        for i in range(n_shards(SHARED_SETS[set_name]))
+    ]
 
 
 def set_size(wildcards):
@@ -61,3 +69,9 @@ def set_size(wildcards):
 
 def shard_count(wildcards):
     return n_shards(set_size(wildcards))
+
+
+def augment_pool(wildcards):
+    """Training sets draw rooms and backgrounds from the training pool; test sets from the held-out pool."""
+    name = wildcards.get("model_set", wildcards.get("general_set", ""))
+    return "train" if name.endswith("_train") else "heldout"

@@ -12,17 +12,17 @@ rule evaluate_model:
         stream="resources/features/stream.npy",
     output:
         metrics="results/{model}/metrics.json",
-    params:
-        phrase=config["target_phrase"],
-        threshold=config["evaluation"]["threshold"],
-        refractory_s=config["evaluation"]["refractory_seconds"],
-        targets=config["evaluation"]["targets"],
-    threads: 1
     log:
         "logs/evaluate_model/{model}.log",
     benchmark:
         "results/benchmarks/evaluate_model/{model}.tsv"
     conda:
         "../envs/evaluate.yaml"
+    threads: 1
+    params:
+        phrase=config["target_phrase"],
+        threshold=config["evaluation"]["threshold"],
+        refractory_s=config["evaluation"]["refractory_seconds"],
+        targets=config["evaluation"]["targets"],
     script:
         "../scripts/evaluate_model.py"

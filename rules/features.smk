@@ -10,15 +10,15 @@ rule model_features:
         embedding=FRONTEND.embedding,
     output:
         features=temp("results/{model}/features/{model_set}/{shard}.npz"),
-    params:
-        batch_size=config["features"]["batch_size"],
-    threads: 1
     log:
         "logs/model_features/{model}/{model_set}_{shard}.log",
     benchmark:
         "results/benchmarks/model_features/{model}/{model_set}_{shard}.tsv"
     conda:
         "../envs/features.yaml"
+    threads: 1
+    params:
+        batch_size=config["features"]["batch_size"],
     script:
         "../scripts/compute_features.py"
 
@@ -30,22 +30,24 @@ rule general_features:
         embedding=FRONTEND.embedding,
     output:
         features=temp("resources/features/{general_set}/{shard}.npz"),
-    params:
-        batch_size=config["features"]["batch_size"],
-    threads: 1
     log:
         "logs/general_features/{general_set}_{shard}.log",
     benchmark:
         "results/benchmarks/general_features/{general_set}_{shard}.tsv"
     conda:
         "../envs/features.yaml"
+    threads: 1
+    params:
+        batch_size=config["features"]["batch_size"],
     script:
         "../scripts/compute_features.py"
 
 
 rule merge_model_features:
     input:
-        shards=lambda wc: model_shards("results/{model}/features/{set}/{shard}.npz", wc.model_set)(wc),
+        shards=lambda wc: model_shards(
+            "results/{model}/features/{set}/{shard}.npz", wc.model_set
+        )(wc),
     output:
         features="results/{model}/features/{model_set}.npy",
         meta="results/{model}/features/{model_set}.meta.npz",
@@ -59,7 +61,9 @@ rule merge_model_features:
 
 rule merge_general_features:
     input:
-        shards=lambda wc: shared_shards("resources/features/{set}/{shard}.npz", wc.general_set),
+        shards=lambda wc: shared_shards(
+            "resources/features/{set}/{shard}.npz", wc.general_set
+        ),
     output:
         features="resources/features/{general_set}.npy",
         meta="resources/features/{general_set}.meta.npz",
@@ -78,12 +82,12 @@ rule stream_features:
         embedding=FRONTEND.embedding,
     output:
         features="resources/features/stream.npy",
-    threads: 2
     log:
         "logs/stream_features.log",
     benchmark:
         "results/benchmarks/stream_features.tsv"
     conda:
         "../envs/features.yaml"
+    threads: 2
     script:
         "../scripts/compute_stream_features.py"

@@ -13,6 +13,15 @@ rule train_model:
     output:
         checkpoint="results/{model}/{model}.pt",
         history="results/{model}/training_history.csv",
+    log:
+        "logs/train_model/{model}.log",
+    benchmark:
+        "results/benchmarks/train_model/{model}.tsv"
+    conda:
+        "../envs/train.yaml"
+    threads: 2
+    resources:
+        gpu=1,
     params:
         phrase=config["target_phrase"],
         model=config["model"],
@@ -21,14 +30,5 @@ rule train_model:
         refractory_s=config["evaluation"]["refractory_seconds"],
         fp_target=config["evaluation"]["targets"]["false_accepts_per_hour"],
         seed=SEED,
-    threads: 2
-    resources:
-        gpu=1,
-    log:
-        "logs/train_model/{model}.log",
-    benchmark:
-        "results/benchmarks/train_model/{model}.tsv"
-    conda:
-        "../envs/train.yaml"
     script:
         "../scripts/train_model.py"

@@ -5,17 +5,17 @@
 rule make_phrases:
     output:
         **{s: f"results/{{model}}/text/{s}.txt" for s in MODEL_SETS},
-    params:
-        phrase=config["target_phrase"],
-        counts=MODEL_SETS,
-        custom=config["custom_negative_phrases"],
-        seed=SEED,
     log:
         "logs/make_phrases/{model}.log",
     benchmark:
         "results/benchmarks/make_phrases/{model}.tsv"
     conda:
         "../envs/tts.yaml"
+    params:
+        phrase=config["target_phrase"],
+        counts=MODEL_SETS,
+        custom=config["custom_negative_phrases"],
+        seed=SEED,
     script:
         "../scripts/make_phrases.py"
 
@@ -25,15 +25,15 @@ rule write_general_texts:
         words="resources/text/words.txt",
     output:
         **{s: f"resources/text/{s}.txt" for s in SHARED_SETS},
-    params:
-        counts=SHARED_SETS,
-        seed=SEED,
     log:
         "logs/write_general_texts.log",
     benchmark:
         "results/benchmarks/write_general_texts.tsv"
     conda:
         "../envs/tts.yaml"
+    params:
+        counts=SHARED_SETS,
+        seed=SEED,
     script:
         "../scripts/write_general_texts.py"
 
@@ -43,16 +43,16 @@ rule synthesize_model_clips:
         text="results/{model}/text/{model_set}.txt",
     output:
         clips="results/{model}/clips/{model_set}/{shard}.npz",
-    params:
-        tts=TTS,
-        n_shards=shard_count,
-        seed=SEED,
     log:
         "logs/synthesize_model_clips/{model}/{model_set}_{shard}.log",
     benchmark:
         "results/benchmarks/synthesize_model_clips/{model}/{model_set}_{shard}.tsv"
     conda:
         "../envs/tts.yaml"
+    params:
+        tts=TTS,
+        n_shards=shard_count,
+        seed=SEED,
     script:
         "../scripts/synthesize_clips.py"
 
@@ -62,16 +62,16 @@ rule synthesize_shared_clips:
         text="resources/text/{shared_set}.txt",
     output:
         clips="resources/clips/{shared_set}/{shard}.npz",
-    params:
-        tts=TTS,
-        n_shards=shard_count,
-        seed=SEED,
     log:
         "logs/synthesize_shared_clips/{shared_set}_{shard}.log",
     benchmark:
         "results/benchmarks/synthesize_shared_clips/{shared_set}_{shard}.tsv"
     conda:
         "../envs/tts.yaml"
+    params:
+        tts=TTS,
+        n_shards=shard_count,
+        seed=SEED,
     script:
         "../scripts/synthesize_clips.py"
 
