@@ -1,11 +1,17 @@
 # Config validation (fills the schema's defaults) and the helpers that compute targets and shards.
 import math
+import os
 
+from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
 from wakeforge.phrases import model_name
 
 validate(config, schema="../config/schema.yaml")
+
+for folder in config["background_dirs"]:
+    if not os.path.isdir(folder):
+        raise WorkflowError(f"config key background_dirs: {folder!r} is not a folder")
 
 MODEL = model_name(config["target_phrase"])
 TTS = config["tts"]

@@ -167,3 +167,11 @@ def test_bad_config_is_one_clear_error(workflow: Path):
     assert proc.returncode != 0
     assert "n_sampels" in proc.stdout + proc.stderr
     assert "Traceback" not in proc.stdout + proc.stderr
+
+
+def test_missing_background_folder_is_named_before_any_job(workflow: Path):
+    extra = workflow / "bad_background.yaml"
+    extra.write_text("background_dirs: [/no/such/folder]\n")
+    proc = snakemake(workflow, "-n", "--configfile", str(TINY), str(extra), check=False)
+    assert proc.returncode != 0
+    assert "config key background_dirs: '/no/such/folder' is not a folder" in proc.stdout + proc.stderr
