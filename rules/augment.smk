@@ -53,19 +53,22 @@ rule augment_general_clips:
 
 rule build_stream:
     input:
-        clips=shared_shards("resources/clips/{set}/{shard}.npz", "stream"),
+        clips=lambda wc: shared_shards(
+            "resources/clips/{set}/{shard}.npz", f"stream_{wc.stream}"
+        ),
         rirs="resources/rirs/manifest.tsv",
         background="resources/background/manifest.tsv",
     output:
-        audio=temp("resources/stream/stream_audio.npy"),
+        audio=temp("resources/stream/{stream}_audio.npy"),
     log:
-        "logs/build_stream.log",
+        "logs/build_stream/{stream}.log",
     benchmark:
-        "results/benchmarks/build_stream.tsv"
+        "results/benchmarks/build_stream/{stream}.tsv"
     conda:
         "../envs/augment.yaml"
     params:
-        hours=config["validation"]["stream_hours"],
+        hours=lambda wc: STREAM_HOURS[wc.stream],
+        pool=augment_pool,
         seed=SEED,
     script:
         "../scripts/build_stream.py"

@@ -28,7 +28,10 @@ STREAM_SENTENCE_SECONDS = 3.0
 SHARED_SETS = {
     "general_train": config["n_general_samples"],
     "general_test": config["n_general_samples_val"],
-    "stream": math.ceil(
+    "stream_train": math.ceil(
+        config["negative_stream_hours"] * 3600 / STREAM_SENTENCE_SECONDS
+    ),
+    "stream_validation": math.ceil(
         config["validation"]["stream_hours"] * 3600 / STREAM_SENTENCE_SECONDS
     ),
 }
@@ -40,6 +43,7 @@ wildcard_constraints:
     model_set="|".join(MODEL_SETS),
     shared_set="|".join(SHARED_SETS),
     general_set="general_train|general_test",
+    stream="train|validation",
 
 
 def n_shards(n_clips):
@@ -77,7 +81,14 @@ def shard_count(wildcards):
     return n_shards(set_size(wildcards))
 
 
+STREAM_HOURS = {
+    "train": config["negative_stream_hours"],
+    "validation": config["validation"]["stream_hours"],
+}
+
+
 def augment_pool(wildcards):
     """Training sets draw rooms and backgrounds from the training pool; test sets from the held-out pool."""
     name = wildcards.get("model_set", wildcards.get("general_set", ""))
-    return "train" if name.endswith("_train") else "heldout"
+    name = wildcards.get("stream", name)
+    return "train" if name.endswith("train") else "heldout"

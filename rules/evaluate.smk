@@ -9,7 +9,7 @@ rule evaluate_model:
         adversarial="results/{model}/features/adversarial_test.npy",
         general="resources/features/general_test.npy",
         general_meta="resources/features/general_test.meta.npz",
-        stream="resources/features/stream.npy",
+        stream="resources/features/stream_validation.npy",
     output:
         metrics="results/{model}/metrics.json",
     log:

@@ -77,15 +77,15 @@ rule merge_general_features:
 
 rule stream_features:
     input:
-        audio="resources/stream/stream_audio.npy",
+        audio="resources/stream/{stream}_audio.npy",
         melspec=FRONTEND.melspec,
         embedding=FRONTEND.embedding,
     output:
-        features="resources/features/stream.npy",
+        features="resources/features/stream_{stream}.npy",
     log:
-        "logs/stream_features.log",
+        "logs/stream_features/{stream}.log",
     benchmark:
-        "results/benchmarks/stream_features.tsv"
+        "results/benchmarks/stream_features/{stream}.tsv"
     conda:
         "../envs/features.yaml"
     threads: 2

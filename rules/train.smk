@@ -9,7 +9,8 @@ rule train_model:
         adversarial_meta="results/{model}/features/adversarial_train.meta.npz",
         general="resources/features/general_train.npy",
         general_meta="resources/features/general_train.meta.npz",
-        stream="resources/features/stream.npy",
+        negative_stream="resources/features/stream_train.npy",
+        stream="resources/features/stream_validation.npy",
     output:
         checkpoint="results/{model}/{model}.pt",
         history="results/{model}/training_history.csv",

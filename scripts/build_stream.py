@@ -13,9 +13,11 @@ if TYPE_CHECKING:
 
 def main(smk):
     clips, _ = load_clip_sets(smk.input.clips)
-    rirs = load_pool(smk.input.rirs, "heldout")
-    backgrounds = load_pool(smk.input.background, "heldout")
-    save_npy(smk.output.audio, build_stream(clips, rirs, backgrounds, smk.params.hours, rng_for(smk.params.seed, "stream")))
+    pool = smk.params.pool
+    rirs = load_pool(smk.input.rirs, pool)
+    backgrounds = load_pool(smk.input.background, pool)
+    rng = rng_for(smk.params.seed, "stream", smk.wildcards.stream)
+    save_npy(smk.output.audio, build_stream(clips, rirs, backgrounds, smk.params.hours, rng))
 
 
 run_script(main, snakemake)

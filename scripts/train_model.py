@@ -29,6 +29,7 @@ def main(smk):
         adversarial=np.load(i.adversarial),
         adversarial_source=meta["adversarial"]["source"],
         general=general[~says_phrase],
+        negative_stream=np.load(i.negative_stream),
         stream=np.load(i.stream),
     )
     best, history = train(data, p.model, p.train, p.threshold, p.fp_target, p.seed, p.refractory_s, threads=smk.threads, progress=True)

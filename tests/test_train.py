@@ -27,6 +27,7 @@ def toy_data(seed=0, n=300) -> tr.TrainData:
         adversarial=adv,
         adversarial_source=np.arange(n),
         general=noise(8 * n),
+        negative_stream=rng.standard_normal((3000, 96)).astype(np.float32) * 0.5,
         stream=rng.standard_normal((2000, 96)).astype(np.float32) * 0.5,
     )
 
@@ -88,7 +89,11 @@ def test_stream_windows_match_manual_slicing():
 def test_missing_class_is_a_clear_error():
     data = toy_data()
     data.general = data.general[:0]
-    with pytest.raises(WakeforgeError, match="general"):
+    with pytest.raises(WakeforgeError, match="n_general_samples"):
+        tr.train(data, MODEL_CFG, TRAIN_CFG, 0.5, 1.0, seed=0)
+    data = toy_data()
+    data.negative_stream = data.negative_stream[:10]  # shorter than one 16-frame window
+    with pytest.raises(WakeforgeError, match="negative_stream_hours"):
         tr.train(data, MODEL_CFG, TRAIN_CFG, 0.5, 1.0, seed=0)
 
 

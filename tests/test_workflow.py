@@ -42,7 +42,8 @@ SHARED_OUTPUTS = [
     "resources/text/words.txt",
     "resources/features/general_train.npy",
     "resources/features/general_test.npy",
-    "resources/features/stream.npy",
+    "resources/features/stream_train.npy",
+    "resources/features/stream_validation.npy",
 ]
 
 pytestmark = pytest.mark.slow

@@ -1,7 +1,9 @@
 """Training: embedding features -> a wake word model checkpoint and its training history.
 
 In: ``(N, 16, 96)`` features of augmented positives, adversarial negatives and general negative
-speech (with each row's source-clip index), and the embeddings of a long negative stream.
+speech (with each row's source-clip index), the streaming embeddings of hours of negative audio
+(every 16-frame window of it is a training negative, as openWakeWord trains on hours of negative
+features), and the streaming embeddings of a separate negative validation stream.
 Out: the checkpoint of the best evaluation step and one history row per evaluation.
 
 All data lives on the training device for the whole run (CUDA when present, else the CPU): each
@@ -29,7 +31,7 @@ from .seeding import child_seed, stable_key
 
 log = logging.getLogger(__name__)
 
-CLASSES = ("positive", "adversarial", "general")
+CLASSES = ("positive", "adversarial", "general", "stream")
 
 
 @dataclass
@@ -41,6 +43,7 @@ class TrainData:
     adversarial: np.ndarray
     adversarial_source: np.ndarray
     general: np.ndarray
+    negative_stream: np.ndarray  # (n_chunks, 96) streaming embeddings of the training negative stream
     stream: np.ndarray  # (n_chunks, 96) streaming embeddings of the negative validation stream
 
 
@@ -104,9 +107,14 @@ def train(
     val_fraction = train_cfg.get("val_fraction", 0.1)
     pos_val = holdout_mask(data.positive_source, val_fraction, seed, "positive")
     adv_val = holdout_mask(data.adversarial_source, val_fraction, seed, "adversarial")
-    for name, arr in (("positive", data.positive[~pos_val]), ("adversarial", data.adversarial[~adv_val]), ("general", data.general)):
+    for name, arr, key in (
+        ("positive", data.positive[~pos_val], "n_samples"),
+        ("adversarial", data.adversarial[~adv_val], "n_samples"),
+        ("general", data.general, "n_general_samples"),
+        ("negative stream", data.negative_stream[N_FRAMES - 1 :], "negative_stream_hours"),
+    ):
         if len(arr) == 0:
-            raise WakeforgeError(f"no {name} training features: increase n_samples (or the general negative counts)")
+            raise WakeforgeError(f"no {name} training features: increase config key {key}")
 
     def on_device(a: np.ndarray) -> torch.Tensor:
         return torch.as_tensor(np.ascontiguousarray(a), dtype=torch.float32, device=device)
@@ -115,6 +123,7 @@ def train(
         "positive": on_device(data.positive[~pos_val]),
         "adversarial": on_device(data.adversarial[~adv_val]),
         "general": on_device(data.general),
+        "stream": stream_windows(on_device(data.negative_stream)),
     }
     val_pos = on_device(data.positive[pos_val])
     val_adv = on_device(data.adversarial[adv_val])
@@ -124,7 +133,7 @@ def train(
     model = build_model(model_cfg).to(device)
     steps = int(train_cfg["steps"])
     batch_size = int(train_cfg["batch_size"])
-    fractions = train_cfg.get("batch_fractions", {"positive": 0.3, "adversarial": 0.3, "general": 0.4})
+    fractions = train_cfg.get("batch_fractions", {"positive": 0.25, "adversarial": 0.25, "general": 0.2, "stream": 0.3})
     total = sum(fractions[c] for c in CLASSES)
     counts = {c: max(1, int(round(batch_size * fractions[c] / total))) for c in CLASSES}
     labels = torch.cat([torch.full((counts[c],), 1.0 if c == "positive" else 0.0, device=device) for c in CLASSES])
