@@ -103,3 +103,19 @@ def test_cuda_request_without_gpu_is_a_config_error():
     with pytest.raises(WakeforgeError, match="train.device"):
         tr.pick_device("cuda")
     assert tr.pick_device("auto").type == "cpu"
+
+
+def test_label_smoothing_keeps_scores_off_the_rails():
+    cfg = dict(TRAIN_CFG, label_smoothing=0.2, max_negative_weight=1.0)
+    best, _ = tr.train(toy_data(), MODEL_CFG, cfg, 0.5, 1.0, seed=4)
+    model = build_model(MODEL_CFG)
+    model.load_state_dict(best["state_dict"])
+    scores = tr.predict(model, torch.as_tensor(toy_data().positive))
+    assert np.median(scores) > 0.5
+    assert scores.max() < 0.97  # the smoothed target is 0.9: no saturation at 1.0
+
+
+def test_dropout_is_off_in_the_exported_model():
+    model = build_model({"type": "dnn", "layer_dim": 16, "n_blocks": 1, "dropout": 0.5}).eval()
+    x = torch.randn(4, 16, 96)
+    assert torch.equal(model(x), model(x))

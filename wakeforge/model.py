@@ -19,11 +19,12 @@ EMBEDDING_DIM = 96
 class DNN(nn.Module):
     """openWakeWord's default fully connected model: flatten, then ``n_blocks`` + 1 (linear, layer norm, ReLU)."""
 
-    def __init__(self, layer_dim: int = 128, n_blocks: int = 2, n_frames: int = N_FRAMES):
+    def __init__(self, layer_dim: int = 128, n_blocks: int = 2, n_frames: int = N_FRAMES, dropout: float = 0.0):
         super().__init__()
-        layers: list[nn.Module] = [nn.Flatten(), nn.Linear(n_frames * EMBEDDING_DIM, layer_dim), nn.LayerNorm(layer_dim), nn.ReLU()]
+        # Dropout is active in training only; the exported graph has none.
+        layers: list[nn.Module] = [nn.Flatten(), nn.Dropout(dropout), nn.Linear(n_frames * EMBEDDING_DIM, layer_dim), nn.LayerNorm(layer_dim), nn.ReLU()]
         for _ in range(n_blocks):
-            layers += [nn.Linear(layer_dim, layer_dim), nn.LayerNorm(layer_dim), nn.ReLU()]
+            layers += [nn.Dropout(dropout), nn.Linear(layer_dim, layer_dim), nn.LayerNorm(layer_dim), nn.ReLU()]
         self.body = nn.Sequential(*layers)
         self.head = nn.Linear(layer_dim, 1)
 

@@ -138,6 +138,10 @@ def train(
     counts = {c: max(1, int(round(batch_size * fractions[c] / total))) for c in CLASSES}
     labels = torch.cat([torch.full((counts[c],), 1.0 if c == "positive" else 0.0, device=device) for c in CLASSES])
     is_negative = labels == 0
+    # Smoothed targets keep logits finite, so scores stay ordered (and a threshold can be calibrated)
+    # instead of saturating at exactly 1.0 for positives and for the worst false accepts alike.
+    smoothing = float(train_cfg.get("label_smoothing", 0.0))
+    targets = labels * (1 - smoothing) + 0.5 * smoothing
 
     lr = float(train_cfg["learning_rate"])
     optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=float(train_cfg.get("weight_decay", 0.01)))
@@ -169,7 +173,7 @@ def train(
         # Negatives weigh more as training goes on: early steps learn the phrase, later ones cut false accepts.
         neg_weight = 1.0 + (max_neg_weight - 1.0) * min(1.0, step / steps)
         weights = torch.where(is_negative, neg_weight, 1.0)
-        loss = (loss_fn(model.logits(batch).squeeze(-1), labels) * weights).mean()
+        loss = (loss_fn(model.logits(batch).squeeze(-1), targets) * weights).mean()
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
