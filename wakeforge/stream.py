@@ -2,8 +2,9 @@
 
 In: general speech clips (int16, 16 kHz; sentences the training negatives did not use), held-out
 impulse responses and background recordings. Out: one long int16 array alternating speech
-passages (sentences with natural gaps, sometimes in a room, over background at a random SNR)
-and background-only passages, so false accepts per hour cover talk, noise and music.
+passages (sentences with natural gaps, sped up or slowed down by up to 12 % for other-sounding
+voices, sometimes in a room, over background at a random SNR) and background-only passages,
+so false accepts per hour cover talk, noise and music.
 """
 
 from __future__ import annotations
@@ -12,13 +13,15 @@ from typing import Sequence
 
 import numpy as np
 
-from .audio import SAMPLE_RATE, to_float, to_pcm
+from .audio import SAMPLE_RATE, resample, to_float, to_pcm
 from .augment import apply_rir, colored_noise, mix_at_snr, random_segment
 from .errors import WakeforgeError
 
 BLOCK_SECONDS = 30.0
 BACKGROUND_ONLY_FRACTION = 0.2
 GAP_SECONDS = (0.2, 2.5)
+# Speed perturbation (pitch and tempo together, as in Kaldi's 0.9/1.1 recipe): other-sounding speakers.
+SPEED_FACTOR = (0.88, 1.12)
 SNR_DB = (0.0, 20.0)
 
 
@@ -33,6 +36,13 @@ def _speech_block(clips: Sequence[np.ndarray], n: int, next_clip: int, rng: np.r
         block[pos : pos + take] = clip[:take]
         pos += take + int(rng.uniform(*GAP_SECONDS) * SAMPLE_RATE)
     return block, next_clip
+
+
+def _background_block(backgrounds: Sequence[np.ndarray], n: int, rng: np.random.Generator) -> np.ndarray:
+    """Background alone: a recording at a random circular offset, so a file as long as a block
+    does not repeat identically (one odd sound would otherwise count once per repeat)."""
+    audio = to_float(backgrounds[int(rng.integers(len(backgrounds)))])
+    return random_segment(np.roll(audio, int(rng.integers(len(audio)))), n, rng)
 
 
 def build_stream(
@@ -53,9 +63,12 @@ def build_stream(
     next_clip = 0
     for b in range(n_blocks):
         if backgrounds and rng.random() < BACKGROUND_ONLY_FRACTION:
-            block = random_segment(to_float(backgrounds[int(rng.integers(len(backgrounds)))]), block_n, rng)
+            block = _background_block(backgrounds, block_n, rng)
         else:
             block, next_clip = _speech_block(clips, block_n, next_clip, rng)
+            speed = rng.uniform(*SPEED_FACTOR)
+            block = resample(block, int(round(SAMPLE_RATE * speed)), SAMPLE_RATE)[:block_n]
+            block = np.pad(block, (0, block_n - len(block)))
             if rirs and rng.random() < 0.5:
                 block = apply_rir(block, to_float(rirs[int(rng.integers(len(rirs)))]))
             noise = (

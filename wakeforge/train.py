@@ -140,7 +140,7 @@ def train(
     is_negative = labels == 0
     # Smoothed targets keep logits finite, so scores stay ordered (and a threshold can be calibrated)
     # instead of saturating at exactly 1.0 for positives and for the worst false accepts alike.
-    smoothing = float(train_cfg.get("label_smoothing", 0.0))
+    smoothing = float(train_cfg.get("label_smoothing", 0.05))
     targets = labels * (1 - smoothing) + 0.5 * smoothing
 
     lr = float(train_cfg["learning_rate"])
