@@ -62,3 +62,14 @@ def test_atomic_write_leaves_nothing_on_failure(tmp_path):
 def test_pcm_conversion_clips_and_rounds():
     assert audio.to_pcm(np.array([2.0, -2.0, 0.0])).tolist() == [32767, -32767, 0]
     assert np.allclose(audio.to_float(np.array([32767], dtype=np.int16)), 1.0)
+
+
+def test_atomic_files_get_normal_permissions(tmp_path):
+    import os
+
+    old = os.umask(0o022)
+    try:
+        audio.save_npy(tmp_path / "a.npy", np.zeros(2))
+    finally:
+        os.umask(old)
+    assert (tmp_path / "a.npy").stat().st_mode & 0o777 == 0o644

@@ -36,7 +36,7 @@ import soundfile as sf
 from scipy import signal
 from scipy.io import wavfile
 
-from .audio import SAMPLE_RATE, read_audio, resample, to_float, write_wav
+from .audio import SAMPLE_RATE, atomic_path, read_audio, resample, to_float, write_wav
 from .errors import WakeforgeError
 
 log = logging.getLogger(__name__)
@@ -122,15 +122,8 @@ def pip_download_wheel(requirement: str, tmpdir: str | os.PathLike) -> Path:
 
 
 def _atomic_write_bytes(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    with atomic_path(path, path.suffix) as tmp, open(tmp, "wb") as fh:
+        fh.write(data)
 
 
 def _write_float_wav(path: str | os.PathLike, audio_16k: np.ndarray) -> None:
@@ -139,16 +132,8 @@ def _write_float_wav(path: str | os.PathLike, audio_16k: np.ndarray) -> None:
     Uses scipy rather than libsndfile: libsndfile adds a PEAK chunk with a timestamp to float
     wavs, so identical audio would give different files on every run.
     """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp.wav")
-    os.close(fd)
-    try:
+    with atomic_path(path, ".wav") as tmp:
         wavfile.write(tmp, SAMPLE_RATE, np.asarray(audio_16k, dtype=np.float32))
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
 
 
 def _slug(text: str, max_len: int = 40) -> str:

@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import logging
 import os
-import tempfile
 import warnings
-from pathlib import Path
 
 import numpy as np
 import torch
 
+from .audio import atomic_path
 from .errors import WakeforgeError
 from .model import EMBEDDING_DIM, N_FRAMES
 
@@ -28,13 +27,9 @@ def export_onnx(model: torch.nn.Module, out_path: str | os.PathLike, seed: int =
     """Write ``model`` as ONNX (input ``[1, 16, 96]``, output ``[1, 1]``); return the max |onnx - torch| on a check batch."""
     import onnxruntime as ort
 
-    out_path = Path(out_path)
-    out_path.parent.mkdir(parents=True, exist_ok=True)
     model = model.cpu().eval()
     example = torch.zeros(1, N_FRAMES, EMBEDDING_DIM)
-    fd, tmp = tempfile.mkstemp(dir=out_path.parent, suffix=".tmp.onnx")
-    os.close(fd)
-    try:
+    with atomic_path(out_path, ".onnx") as tmp:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             torch.onnx.export(model, (example,), tmp, input_names=["input"], output_names=["score"], dynamo=True, external_data=False, verbose=False)
@@ -46,11 +41,7 @@ def export_onnx(model: torch.nn.Module, out_path: str | os.PathLike, seed: int =
         err = float(np.max(np.abs(got - expected)))
         if got.shape != (8, 1) or err > EXPORT_TOLERANCE:
             raise WakeforgeError(f"ONNX export of {out_path} does not match torch (max error {err:.2e}, shape {got.shape})")
-        os.replace(tmp, out_path)
-        return err
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    return err
 
 
 class OnnxScorer:

@@ -26,15 +26,14 @@ import itertools
 import math
 import os
 import re
-import tempfile
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import Path
 from typing import Iterable, Sequence
 
 import numpy as np
 
+from .audio import atomic_path
 from .errors import WakeforgeError
 
 # --------------------------------------------------------------------------------------------
@@ -701,16 +700,8 @@ def build_word_list(path: str | os.PathLike, n_words: int) -> list[str]:
             chosen.append(w)
             if len(chosen) == n_words:
                 break
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp.txt")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write("\n".join(chosen) + "\n")
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    with atomic_path(path, ".txt") as tmp, open(tmp, "w", encoding="utf-8") as fh:
+        fh.write("\n".join(chosen) + "\n")
     return chosen
 
 
