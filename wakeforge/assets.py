@@ -37,6 +37,7 @@ from scipy import signal
 from scipy.io import wavfile
 
 from .audio import SAMPLE_RATE, atomic_path, read_audio, resample, to_float, write_wav
+from .augment import colored_noise
 from .errors import WakeforgeError
 
 log = logging.getLogger(__name__)
@@ -428,14 +429,7 @@ def coloured_noise(n: int, colour: str, rng: np.random.Generator) -> np.ndarray:
     blue +1, violet +2), by shaping the spectrum of white Gaussian noise; unit RMS, float32."""
     if colour not in NOISE_COLOURS:
         raise ValueError(f"unknown noise colour {colour!r}; choose from {sorted(NOISE_COLOURS)}")
-    white = rng.standard_normal(n)
-    spec = np.fft.rfft(white)
-    f = np.fft.rfftfreq(n, d=1.0 / SAMPLE_RATE)
-    gain = np.zeros_like(f)
-    gain[1:] = (f[1:] / 1000.0) ** (NOISE_COLOURS[colour] / 2)
-    x = np.fft.irfft(spec * gain, n=n)
-    x -= x.mean()
-    return (x / (np.sqrt(np.mean(x**2)) + 1e-12)).astype(np.float32)
+    return colored_noise(n, NOISE_COLOURS[colour], rng)
 
 
 def _level(x: np.ndarray, rng: np.random.Generator, rms_db: tuple[float, float] = (-32.0, -16.0)) -> np.ndarray:

@@ -152,12 +152,15 @@ def mix_at_snr(signal: np.ndarray, noise: np.ndarray, snr_db: float) -> np.ndarr
 
 
 def colored_noise(n: int, exponent: float, rng: np.random.Generator) -> np.ndarray:
-    """Noise with power spectrum ~ f**exponent (0 white, -1 pink, -2 brown, +1 blue, +2 violet)."""
+    """Noise with power spectrum ~ f**exponent (0 white, -1 pink, -2 brown, +1 blue, +2 violet):
+    white Gaussian noise shaped in the frequency domain, no DC, unit RMS, float32."""
     spectrum = np.fft.rfft(rng.standard_normal(n))
-    freqs = np.fft.rfftfreq(n)
-    freqs[0] = freqs[1]
-    shaped = np.fft.irfft(spectrum * freqs ** (exponent / 2), n).astype(np.float32)
-    return shaped / (rms(shaped) + EPS)
+    freqs = np.fft.rfftfreq(n, d=1.0 / SAMPLE_RATE)
+    gain = np.zeros_like(freqs)
+    gain[1:] = (freqs[1:] / 1000.0) ** (exponent / 2)
+    shaped = np.fft.irfft(spectrum * gain, n)
+    shaped -= shaped.mean()
+    return (shaped / (np.sqrt(np.mean(shaped**2)) + EPS)).astype(np.float32)
 
 
 class Augmenter:

@@ -13,14 +13,7 @@ import numpy as np
 
 from . import metrics
 from .export import OnnxScorer
-from .model import N_FRAMES
-
-
-def stream_windows_np(stream: np.ndarray, n_frames: int = N_FRAMES) -> np.ndarray:
-    """Sliding ``(n_frames, 96)`` windows over stream embeddings (a read-only view)."""
-    if len(stream) < n_frames:
-        return np.zeros((0, n_frames, stream.shape[1]), dtype=np.float32)
-    return np.lib.stride_tricks.sliding_window_view(stream, n_frames, axis=0).transpose(0, 2, 1)
+from .features import stream_windows
 
 
 def evaluate(
@@ -38,7 +31,7 @@ def evaluate(
     pos_scores = scorer(positive)
     adv_scores = scorer(adversarial)
     gen_scores = scorer(general)
-    stream_scores = scorer(stream_windows_np(eval_stream))
+    stream_scores = scorer(stream_windows(eval_stream))
     negatives = np.concatenate([adv_scores, gen_scores])
     result = {
         "threshold": threshold,
