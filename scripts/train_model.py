@@ -7,7 +7,7 @@ import pandas as pd
 import torch
 
 from wakeforge.cli import run_script
-from wakeforge.texts import contains_phrase
+from wakeforge.texts import drop_phrase
 from wakeforge.train import TrainData, train
 
 if TYPE_CHECKING:
@@ -18,17 +18,16 @@ def main(smk):
     log = logging.getLogger("train_model")
     i, p = smk.input, smk.params
     meta = {k: np.load(i[f"{k}_meta"]) for k in ("positive", "adversarial", "general")}
-    general = np.load(i.general)
     # General sentences are phrase-independent; drop any that happen to say this phrase.
-    says_phrase = np.array([contains_phrase(str(t), p.phrase) for t in meta["general"]["texts"]], dtype=bool)
-    if says_phrase.any():
-        log.warning("dropped %d general negative clips that contain the phrase", int(says_phrase.sum()))
+    general, n_dropped = drop_phrase(np.load(i.general), meta["general"]["texts"], p.phrase)
+    if n_dropped:
+        log.warning("dropped %d general negative clips that contain the phrase", n_dropped)
     data = TrainData(
         positive=np.load(i.positive),
         positive_source=meta["positive"]["source"],
         adversarial=np.load(i.adversarial),
         adversarial_source=meta["adversarial"]["source"],
-        general=general[~says_phrase],
+        general=general,
         negative_stream=np.load(i.negative_stream),
         stream=np.load(i.stream),
     )

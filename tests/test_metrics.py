@@ -22,3 +22,9 @@ def test_recall_and_accuracy():
     pos, neg = np.array([0.9, 0.4, 0.6]), np.array([0.1, 0.7])
     assert metrics.recall(pos, 0.5) == pytest.approx(2 / 3)
     assert metrics.accuracy(pos, neg, 0.5) == pytest.approx(3 / 5)
+
+
+def test_stream_halves_do_not_overlap_and_cover_the_stream():
+    stream = np.arange(11)
+    selection, evaluation = metrics.split_stream(stream)
+    assert selection.tolist() == [0, 1, 2, 3, 4] and evaluation.tolist() == [5, 6, 7, 8, 9, 10]

@@ -25,3 +25,9 @@ def test_shard_slices_cover_everything_once():
 def test_lines_round_trip(tmp_path):
     texts.write_lines(tmp_path / "t.txt", ["a b", "c\nd", ""])
     assert texts.read_lines(tmp_path / "t.txt") == ["a b", "c d"]
+
+
+def test_drop_phrase_removes_rows_that_say_it():
+    rows = np.arange(3)
+    kept, dropped = texts.drop_phrase(rows, ["hello there", "ok hey saga now", "hey sagas"], "hey saga")
+    assert kept.tolist() == [0, 2] and dropped == 1

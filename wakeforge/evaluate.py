@@ -27,7 +27,7 @@ def evaluate(
     refractory_s: float = 1.0,
 ) -> dict:
     """Score every held-out set with the exported model and compare with the targets."""
-    eval_stream = stream[len(stream) // 2 :]
+    _, eval_stream = metrics.split_stream(stream)
     pos_scores = scorer(positive)
     adv_scores = scorer(adversarial)
     gen_scores = scorer(general)

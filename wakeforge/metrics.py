@@ -13,6 +13,15 @@ import numpy as np
 FRAME_SECONDS = 0.08  # one openWakeWord prediction per 1280 samples at 16 kHz
 
 
+def split_stream(stream: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The validation stream's two halves: (checkpoint selection, reported evaluation).
+
+    Training chooses its checkpoint on the first half only, so the second half stays unseen.
+    """
+    half = len(stream) // 2
+    return stream[:half], stream[half:]
+
+
 def count_activations(frame_scores: np.ndarray, threshold: float, refractory_s: float = 1.0) -> int:
     """Number of separate activations in a stream of frame scores."""
     above = np.flatnonzero(np.asarray(frame_scores) >= threshold)

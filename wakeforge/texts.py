@@ -40,6 +40,12 @@ def contains_phrase(text: str, phrase: str) -> bool:
     return any(words[i : i + len(target)] == target for i in range(len(words) - len(target) + 1))
 
 
+def drop_phrase(rows: np.ndarray, texts: Sequence[str], phrase: str) -> tuple[np.ndarray, int]:
+    """Rows of a phrase-independent negative set whose text does not say ``phrase``, and how many were dropped."""
+    says = np.array([contains_phrase(str(t), phrase) for t in texts], dtype=bool)
+    return rows[~says], int(says.sum())
+
+
 def write_lines(path: str | os.PathLike, lines: Sequence[str]) -> None:
     """Write one text a line, atomically."""
     with atomic_path(path, ".txt") as tmp, open(tmp, "w", encoding="utf-8") as fh:

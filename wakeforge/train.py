@@ -127,8 +127,8 @@ def train(
     }
     val_pos = on_device(data.positive[pos_val])
     val_adv = on_device(data.adversarial[adv_val])
-    stream = on_device(data.stream[: len(data.stream) // 2])  # the other half is for evaluation only
-    stream_x = stream_windows(stream)
+    selection_stream, _ = metrics.split_stream(data.stream)
+    stream_x = stream_windows(on_device(selection_stream))
 
     model = build_model(model_cfg).to(device)
     steps = int(train_cfg["steps"])
