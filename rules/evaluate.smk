@@ -10,6 +10,9 @@ rule evaluate_model:
         general="resources/features/general_test.npy",
         general_meta="resources/features/general_test.meta.npz",
         stream="resources/features/stream_validation.npy",
+        fp_validation=when(
+            "validation_features", rules.download_validation_features.output.features
+        ),
     output:
         metrics="results/{model}/metrics.json",
     log:

@@ -11,6 +11,10 @@ rule train_model:
         general_meta="resources/features/general_train.meta.npz",
         negative_stream="resources/features/stream_train.npy",
         stream="resources/features/stream_validation.npy",
+        precomputed=when("acav100m", rules.download_acav100m.output.features),
+        fp_validation=when(
+            "validation_features", rules.download_validation_features.output.features
+        ),
     output:
         checkpoint="results/{model}/{model}.pt",
         history="results/{model}/training_history.csv",

@@ -41,6 +41,7 @@ rule write_general_texts:
 rule synthesize_model_clips:
     input:
         text="results/{model}/text/{model_set}.txt",
+        voices=VOICE_FILES,
     output:
         clips="results/{model}/clips/{model_set}/{shard}.npz",
     log:
@@ -50,7 +51,7 @@ rule synthesize_model_clips:
     conda:
         "../envs/tts.yaml"
     params:
-        tts=TTS,
+        tts=TTS_PARAMS,
         n_shards=shard_count,
         seed=SEED,
     script:
@@ -60,6 +61,7 @@ rule synthesize_model_clips:
 rule synthesize_shared_clips:
     input:
         text="resources/text/{shared_set}.txt",
+        voices=VOICE_FILES,
     output:
         clips="resources/clips/{shared_set}/{shard}.npz",
     log:
@@ -69,7 +71,7 @@ rule synthesize_shared_clips:
     conda:
         "../envs/tts.yaml"
     params:
-        tts=TTS,
+        tts=TTS_PARAMS,
         n_shards=shard_count,
         seed=SEED,
     script:

@@ -19,7 +19,9 @@ def main(smk):
             clip_samples = json.load(fh)["clip_samples"]
     else:
         clip_samples = GENERAL_CLIP_SAMPLES
-    augmenter = Augmenter(AugmentSettings.from_config(p.augmentation), load_pool(smk.input.rirs, p.pool), load_pool(smk.input.background, p.pool))
+    pool_rng = rng_for(p.seed, "pool", smk.input.clips)
+    rirs, backgrounds = (load_pool(m, p.pool, pool_rng) for m in (smk.input.rirs, smk.input.background))
+    augmenter = Augmenter(AugmentSettings.from_config(p.augmentation), rirs, backgrounds)
     shard = int(smk.wildcards.shard)
     rng = rng_for(p.seed, "augment", smk.input.clips)
     audio, source = augmenter.augment(clips, clip_samples, rng, p.mode, rounds=p.rounds, progress=True)

@@ -1,9 +1,10 @@
-"""Background audio: synthesised noise, hum, fans and babble, plus the user's folders and Debian music."""
+"""Background audio: synthesised noise, hum, fans and babble, plus the user's folders, Debian music and
+(full tier) the decoded AudioSet and FMA clips."""
 import logging
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from wakeforge.assets import debian_music_dirs, import_user_background, synthesize_background, write_manifest
+from wakeforge.assets import debian_music_dirs, import_user_background, read_manifest, synthesize_background, write_manifest
 from wakeforge.audio import load_clip_sets
 from wakeforge.cli import run_script
 from wakeforge.seeding import rng_for
@@ -35,6 +36,10 @@ def main(smk):
             )
             log.info("imported %d music files from Debian packages (%d skipped)", len(music), skipped)
             paths += music
+    for manifest in smk.input.downloaded:
+        entries = read_manifest(manifest)
+        log.info("added %d downloaded background files (%.1f h) from %s", len(entries), sum(e.seconds for e in entries) / 3600, manifest)
+        paths += [e.path for e in entries]
     write_manifest(paths, smk.output.manifest)
 
 

@@ -14,8 +14,8 @@ if TYPE_CHECKING:
 def main(smk):
     clips, _ = load_clip_sets(smk.input.clips)
     pool = smk.params.pool
-    rirs = load_pool(smk.input.rirs, pool)
-    backgrounds = load_pool(smk.input.background, pool)
+    pool_rng = rng_for(smk.params.seed, "pool", smk.wildcards.stream)
+    rirs, backgrounds = (load_pool(m, pool, pool_rng) for m in (smk.input.rirs, smk.input.background))
     rng = rng_for(smk.params.seed, "stream", smk.wildcards.stream)
     save_npy(smk.output.audio, build_stream(clips, rirs, backgrounds, smk.params.hours, rng))
 

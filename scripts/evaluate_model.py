@@ -21,7 +21,8 @@ def main(smk):
     general, n_dropped = drop_phrase(np.load(i.general), np.load(i.general_meta)["texts"], p.phrase)
     if n_dropped:
         log.warning("dropped %d general negative clips that contain the phrase", n_dropped)
-    result = evaluate(OnnxScorer(i.onnx, threads=smk.threads), np.load(i.positive), np.load(i.adversarial), general, np.load(i.stream), p.threshold, p.targets, p.refractory_s)
+    extra = {"openwakeword": np.load(i.fp_validation[0])} if i.fp_validation else None
+    result = evaluate(OnnxScorer(i.onnx, threads=smk.threads), np.load(i.positive), np.load(i.adversarial), general, np.load(i.stream), p.threshold, p.targets, p.refractory_s, extra)
     _, ckpt = load_checkpoint(i.checkpoint)
     result = {"phrase": p.phrase, "model": str(i.onnx), **result, "training": {"best_step": ckpt["step"], "validation": ckpt["val_metrics"], "steps_per_second": ckpt["steps_per_second"], "device": ckpt["device"]}}
     write_json(smk.output.metrics, result)

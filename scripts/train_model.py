@@ -30,6 +30,8 @@ def main(smk):
         general=general,
         negative_stream=np.load(i.negative_stream),
         stream=np.load(i.stream),
+        precomputed=np.load(i.precomputed[0], mmap_mode="r") if i.precomputed else None,
+        fp_validation=np.load(i.fp_validation[0]) if i.fp_validation else None,
     )
     best, history = train(data, p.model, p.train, p.threshold, p.fp_target, p.seed, p.refractory_s, threads=smk.threads, progress=True)
     best["phrase"] = p.phrase

@@ -56,3 +56,19 @@ def test_evaluate_reports_metrics_and_targets(exported):
     assert result["stream_hours"] == pytest.approx(185 * 0.08 / 3600)
     assert result["meets_targets"] == {"accuracy": True, "recall": False, "false_accepts_per_hour": True}
     assert all(isinstance(v, bool) for v in result["meets_targets"].values())
+
+
+def test_evaluate_reports_each_stream_and_pools_them(exported):
+    _, path, _ = exported
+    scorer = OnnxScorer(path)
+    rng = np.random.default_rng(3)
+    feats = lambda n: rng.standard_normal((n, 16, 96)).astype(np.float32)  # noqa: E731
+    ours, theirs = (rng.standard_normal((n, 96)).astype(np.float32) for n in (400, 1000))
+    targets = {"accuracy": 0.0, "recall": 0.0, "false_accepts_per_hour": 1e9}
+    result = ev.evaluate(scorer, feats(4), feats(4), feats(4), ours, 0.0, targets, extra_streams={"openwakeword": theirs})
+    streams = result["streams"]
+    assert set(streams) == {"wakeforge", "openwakeword"}
+    assert streams["openwakeword"]["hours"] == pytest.approx(485 * 0.08 / 3600)  # second half: 500 chunks -> 485 windows
+    assert result["stream_hours"] == pytest.approx((185 + 485) * 0.08 / 3600)
+    assert result["false_accepts"] == streams["wakeforge"]["false_accepts"] + streams["openwakeword"]["false_accepts"]
+    assert result["false_accepts_per_hour"] == pytest.approx(result["false_accepts"] / result["stream_hours"])

@@ -28,3 +28,16 @@ def test_stream_halves_do_not_overlap_and_cover_the_stream():
     stream = np.arange(11)
     selection, evaluation = metrics.split_stream(stream)
     assert selection.tolist() == [0, 1, 2, 3, 4] and evaluation.tolist() == [5, 6, 7, 8, 9, 10]
+
+
+def test_pooled_false_accepts_count_per_stream_and_sum_hours():
+    a = np.zeros(45_000)  # 1 h of frames
+    a[[10, 20_000]] = 1.0
+    b = np.zeros(45_000)
+    b[-1] = 1.0
+    assert metrics.pooled_false_accepts_per_hour([a, b], 0.5) == pytest.approx(1.5)
+    # An activation at the end of one stream and the start of the next are two, not one.
+    c = np.zeros(10)
+    c[0] = 1.0
+    assert metrics.pooled_false_accepts_per_hour([b, c], 0.5) == pytest.approx(2 / ((45_010) * 0.08 / 3600))
+    assert np.isnan(metrics.pooled_false_accepts_per_hour([], 0.5))

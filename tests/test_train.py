@@ -119,3 +119,45 @@ def test_dropout_is_off_in_the_exported_model():
     model = build_model({"type": "dnn", "layer_dim": 16, "n_blocks": 1, "dropout": 0.5}).eval()
     x = torch.randn(4, 16, 96)
     assert torch.equal(model(x), model(x))
+
+
+def test_precomputed_pool_is_a_seeded_redrawn_subset(tmp_path):
+    features = np.zeros((5000, 16, 96), np.float16)
+    features[:, 0, 0], features[:, 0, 1] = np.arange(5000) % 1000, np.arange(5000) // 1000  # row id, exact in float16
+    np.save(tmp_path / "acav.npy", features)
+    mapped = np.load(tmp_path / "acav.npy", mmap_mode="r")
+    pool = tr.PrecomputedPool(mapped, size=1000, refresh=10, seed=4, device=torch.device("cpu"))
+    first = pool.at_step(1)
+    assert first.shape == (1000, 16, 96) and first.dtype == torch.float32
+    rows = (first[:, 0, 0] + 1000 * first[:, 0, 1]).numpy()
+    assert len(np.unique(rows)) == 1000 and np.all(np.diff(rows) > 0), "distinct rows, read in file order"
+    assert pool.at_step(10) is first, "no redraw before the refresh step"
+    second = pool.at_step(11)
+    assert not torch.equal(second, first)
+    again = tr.PrecomputedPool(mapped, size=1000, refresh=10, seed=4, device=torch.device("cpu"))
+    assert torch.equal(again.at_step(1), first), "same seed, same pool"
+    assert tr.PrecomputedPool(mapped, size=10**6, refresh=10, seed=4, device=torch.device("cpu")).size == 5000
+
+
+def test_training_with_precomputed_negatives_and_a_second_validation_stream():
+    data = toy_data()
+    rng = np.random.default_rng(9)
+    data.precomputed = (rng.standard_normal((4000, 16, 96)) * 0.5).astype(np.float16)
+    data.fp_validation = (rng.standard_normal((4500, 96)) * 0.5).astype(np.float32)
+    cfg = {**TRAIN_CFG, "precomputed_pool": 1500, "precomputed_refresh": 40}
+    best, history = tr.train(data, MODEL_CFG, cfg, threshold=0.5, fp_target=1.0, seed=1)
+    assert best["val_metrics"]["val_recall"] >= 0.9
+    assert all("val_fp_per_hour_openwakeword" in row for row in history)
+
+    model = build_model(MODEL_CFG)
+    model.load_state_dict(best["state_dict"])
+    scores = tr.predict(model, torch.as_tensor(data.precomputed[:500].astype(np.float32)))
+    assert np.mean(scores < 0.5) > 0.95, "precomputed windows were learnt as negatives"
+
+
+def test_stream_rows_pool_streams_and_name_the_extra_ones():
+    quiet, noisy = np.zeros(45_000), np.zeros(45_000)
+    noisy[::1000] = 1.0  # 45 activations in an hour
+    row = tr.stream_rows({"wakeforge": quiet, "openwakeword": noisy}, 0.5, 1.0)
+    assert row == {"val_fp_per_hour": pytest.approx(22.5), "val_fp_per_hour_openwakeword": pytest.approx(45.0)}
+    assert tr.stream_rows({"wakeforge": noisy}, 0.5, 1.0) == {"val_fp_per_hour": pytest.approx(45.0)}

@@ -44,27 +44,50 @@ HELDOUT_EVERY = 5
 POOLS = ("train", "heldout", "all")
 
 
-def pool_paths(manifest_path: str, pool: str) -> list:
-    """Files of an asset manifest in the ``train`` or ``heldout`` pool (every 5th file of each kind is held out)."""
+# At most this much audio of one pool is loaded by one job (about 460 MB of float32; the embedded
+# tier has under 2 h): with the full tier's hours of AudioSet and FMA, each job takes its own seeded
+# subset instead of all of it.
+MAX_POOL_SECONDS = 7200.0
+
+
+def pool_entries(manifest_path: str, pool: str) -> list:
+    """Manifest entries in the ``train`` or ``heldout`` pool (every 5th file of each kind is held out)."""
     from .assets import read_manifest
 
     if pool not in POOLS:
         raise ValueError(f"unknown asset pool {pool!r}")
     by_kind: dict[str, list] = {}
     for entry in sorted(read_manifest(manifest_path), key=lambda e: str(e.path)):
-        by_kind.setdefault(entry.kind, []).append(entry.path)
+        by_kind.setdefault(entry.kind, []).append(entry)
     chosen = []
-    for paths in by_kind.values():
-        for i, path in enumerate(paths):
-            heldout = len(paths) > 1 and i % HELDOUT_EVERY == HELDOUT_EVERY - 1
+    for entries in by_kind.values():
+        for i, entry in enumerate(entries):
+            heldout = len(entries) > 1 and i % HELDOUT_EVERY == HELDOUT_EVERY - 1
             if pool == "all" or heldout == (pool == "heldout"):
-                chosen.append(path)
+                chosen.append(entry)
     return chosen
 
 
-def load_pool(manifest_path: str, pool: str) -> list[np.ndarray]:
-    """The audio (16 kHz float32) of an asset pool."""
-    return [read_audio(p) for p in pool_paths(manifest_path, pool)]
+def pool_paths(manifest_path: str, pool: str) -> list:
+    """Files of an asset manifest in the ``train`` or ``heldout`` pool."""
+    return [e.path for e in pool_entries(manifest_path, pool)]
+
+
+def load_pool(
+    manifest_path: str, pool: str, rng: np.random.Generator | None = None, max_seconds: float = MAX_POOL_SECONDS
+) -> list[np.ndarray]:
+    """The audio (16 kHz float32) of an asset pool; above ``max_seconds`` in all, a random subset
+    drawn with ``rng`` (a fixed order without one) that fits in ``max_seconds``."""
+    entries = pool_entries(manifest_path, pool)
+    if sum(e.seconds for e in entries) > max_seconds:
+        order = rng.permutation(len(entries)) if rng is not None else np.arange(len(entries))
+        total, keep = 0.0, []
+        for i in order:
+            if total + entries[i].seconds <= max_seconds or not keep:
+                keep.append(int(i))
+                total += entries[i].seconds
+        entries = [entries[i] for i in sorted(keep)]
+    return [read_audio(e.path) for e in entries]
 
 
 @dataclass

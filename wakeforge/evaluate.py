@@ -1,8 +1,8 @@
 """Evaluation of an exported model on held-out data.
 
 In: the ONNX model, features of held-out positive / adversarial / general clips (never trained
-on, never used for checkpoint selection), the negative stream's embeddings (its second half:
-the first half chose the checkpoint), the threshold and the user's targets.
+on, never used for checkpoint selection), the negative streams' embeddings (their second halves:
+the first halves chose the checkpoint), the threshold and the user's targets.
 Out: a metrics dict (written as ``metrics.json``): accuracy, recall, false accepts per hour,
 per-set rates, counts, and whether each target is met.
 """
@@ -25,21 +25,37 @@ def evaluate(
     threshold: float,
     targets: dict,
     refractory_s: float = 1.0,
+    extra_streams: dict[str, np.ndarray] | None = None,
 ) -> dict:
-    """Score every held-out set with the exported model and compare with the targets."""
-    _, eval_stream = metrics.split_stream(stream)
+    """Score every held-out set with the exported model and compare with the targets.
+
+    ``extra_streams`` (full tier: openWakeWord's false-positive validation features) are negative
+    streams like ``stream``: their second halves are scored too, and false accepts per hour are
+    reported per stream and pooled over all of them (hours from the frame counts).
+    """
+    streams = {"wakeforge": stream, **(extra_streams or {})}
     pos_scores = scorer(positive)
     adv_scores = scorer(adversarial)
     gen_scores = scorer(general)
-    stream_scores = scorer(stream_windows(eval_stream))
+    stream_scores = {name: scorer(stream_windows(metrics.split_stream(s)[1])) for name, s in streams.items()}
+    per_stream = {
+        name: {
+            "hours": len(s) * metrics.FRAME_SECONDS / 3600,
+            "false_accepts": metrics.count_activations(s, threshold, refractory_s),
+            "false_accepts_per_hour": metrics.false_accepts_per_hour(s, threshold, refractory_s),
+        }
+        for name, s in stream_scores.items()
+    }
+    all_stream = np.concatenate(list(stream_scores.values()))
     negatives = np.concatenate([adv_scores, gen_scores])
     result = {
         "threshold": threshold,
         "accuracy": metrics.accuracy(pos_scores, negatives, threshold),
         "recall": metrics.recall(pos_scores, threshold),
-        "false_accepts_per_hour": metrics.false_accepts_per_hour(stream_scores, threshold, refractory_s),
-        "false_accepts": metrics.count_activations(stream_scores, threshold, refractory_s),
-        "stream_hours": len(stream_scores) * metrics.FRAME_SECONDS / 3600,
+        "false_accepts_per_hour": metrics.pooled_false_accepts_per_hour(list(stream_scores.values()), threshold, refractory_s),
+        "false_accepts": sum(v["false_accepts"] for v in per_stream.values()),
+        "stream_hours": sum(v["hours"] for v in per_stream.values()),
+        "streams": per_stream,
         "adversarial_false_positive_rate": float(np.mean(adv_scores >= threshold)) if len(adv_scores) else float("nan"),
         "general_false_positive_rate": float(np.mean(gen_scores >= threshold)) if len(gen_scores) else float("nan"),
         "n_positive": int(len(pos_scores)),
@@ -47,7 +63,7 @@ def evaluate(
         "n_general": int(len(gen_scores)),
         "score_quantiles": {
             name: [float(q) for q in np.quantile(s, [0.05, 0.5, 0.95])] if len(s) else []
-            for name, s in (("positive", pos_scores), ("adversarial", adv_scores), ("general", gen_scores), ("stream", stream_scores))
+            for name, s in (("positive", pos_scores), ("adversarial", adv_scores), ("general", gen_scores), ("stream", all_stream))
         },
     }
     result["targets"] = dict(targets)

@@ -39,6 +39,14 @@ def false_accepts_per_hour(frame_scores: np.ndarray, threshold: float, refractor
     return count_activations(frame_scores, threshold, refractory_s) / hours
 
 
+def pooled_false_accepts_per_hour(streams: list[np.ndarray], threshold: float, refractory_s: float = 1.0) -> float:
+    """Activations per hour over several separate negative streams (counted per stream, hours summed)."""
+    hours = sum(len(s) for s in streams) * FRAME_SECONDS / 3600
+    if hours <= 0:
+        return float("nan")
+    return sum(count_activations(s, threshold, refractory_s) for s in streams) / hours
+
+
 def recall(positive_scores: np.ndarray, threshold: float) -> float:
     """Fraction of positive clips scored at or above the threshold."""
     positive_scores = np.asarray(positive_scores)

@@ -3,13 +3,16 @@
 In: ``(N, 16, 96)`` features of augmented positives, adversarial negatives and general negative
 speech (with each row's source-clip index), the streaming embeddings of hours of negative audio
 (every 16-frame window of it is a training negative, as openWakeWord trains on hours of negative
-features), and the streaming embeddings of a separate negative validation stream.
+features), and the streaming embeddings of a separate negative validation stream. In the full
+tier also openWakeWord's precomputed ACAV100M negative windows (memory-mapped; a device-resident
+random pool of them is redrawn every few hundred steps) and its false-positive validation stream.
 Out: the checkpoint of the best evaluation step and one history row per evaluation.
 
 All data lives on the training device for the whole run (CUDA when present, else the CPU): each
-step draws a balanced batch by index on the device, so no step copies data from the host.
+step draws a balanced batch by index on the device, so no step copies data from the host (only
+the precomputed pool's redraws do).
 A slice of the positive and adversarial *source clips* (all augmented copies of a clip together)
-is held out for checkpoint selection, and so is the first half of the stream; the final metrics
+is held out for checkpoint selection, and so is the first half of each stream; the final metrics
 (evaluate.py) use other clips and the other half, so selection never sees the reported data.
 """
 
@@ -32,6 +35,7 @@ from .seeding import child_seed, stable_key
 log = logging.getLogger(__name__)
 
 CLASSES = ("positive", "adversarial", "general", "stream")
+DEFAULT_FRACTIONS = {"positive": 0.25, "adversarial": 0.25, "general": 0.2, "stream": 0.3, "precomputed": 0.3}
 
 
 @dataclass
@@ -45,6 +49,38 @@ class TrainData:
     general: np.ndarray
     negative_stream: np.ndarray  # (n_chunks, 96) streaming embeddings of the training negative stream
     stream: np.ndarray  # (n_chunks, 96) streaming embeddings of the negative validation stream
+    # Full tier: openWakeWord's precomputed (n, 16, 96) negative windows (memory-mapped, never loaded
+    # whole) and its false-positive validation stream, (n_frames, 96).
+    precomputed: np.ndarray | None = None
+    fp_validation: np.ndarray | None = None
+
+    def validation_streams(self) -> dict[str, np.ndarray]:
+        """The negative validation streams by name (each is split: first half selects, second reports)."""
+        streams = {"wakeforge": self.stream}
+        if self.fp_validation is not None:
+            streams["openwakeword"] = self.fp_validation
+        return streams
+
+
+class PrecomputedPool:
+    """A device-resident random subset of a memory-mapped ``(n, 16, 96)`` feature array, redrawn
+    every ``refresh`` steps: training reads 17 GB of features without loading them whole, and a
+    step never copies from the host (only a redraw does, sorted rows read in one pass)."""
+
+    def __init__(self, features: np.ndarray, size: int, refresh: int, seed: int, device: torch.device):
+        self.features, self.refresh, self.device = features, max(1, int(refresh)), device
+        self.size = min(int(size), len(features))
+        self.rng = np.random.default_rng(child_seed(seed, "train", "precomputed"))
+        self.tensor = self._draw()
+
+    def _draw(self) -> torch.Tensor:
+        rows = np.sort(self.rng.choice(len(self.features), size=self.size, replace=False))
+        return torch.as_tensor(np.asarray(self.features[rows], dtype=np.float32), device=self.device)
+
+    def at_step(self, step: int) -> torch.Tensor:
+        if step > 1 and (step - 1) % self.refresh == 0:
+            self.tensor = self._draw()
+        return self.tensor
 
 
 def pick_device(requested: str = "auto") -> torch.device:
@@ -77,6 +113,15 @@ def predict(model: nn.Module, x: torch.Tensor, batch_size: int = 8192) -> np.nda
     out = [model(x[i : i + batch_size]).squeeze(-1) for i in range(0, x.shape[0], batch_size)]
     model.train(was_training)
     return torch.cat(out).float().cpu().numpy() if out else np.zeros(0, dtype=np.float32)
+
+
+def stream_rows(scores: dict[str, np.ndarray], threshold: float, refractory_s: float) -> dict[str, float]:
+    """``val_fp_per_hour`` over all validation streams together, plus one column per extra stream."""
+    row = {"val_fp_per_hour": metrics.pooled_false_accepts_per_hour(list(scores.values()), threshold, refractory_s)}
+    for name, s in scores.items():
+        if name != "wakeforge":
+            row[f"val_fp_per_hour_{name}"] = metrics.false_accepts_per_hour(s, threshold, refractory_s)
+    return row
 
 
 def select_key(row: dict, fp_target: float) -> tuple:
@@ -127,16 +172,25 @@ def train(
     }
     val_pos = on_device(data.positive[pos_val])
     val_adv = on_device(data.adversarial[adv_val])
-    selection_stream, _ = metrics.split_stream(data.stream)
-    stream_x = stream_windows(on_device(selection_stream))
+    selection_streams = {
+        name: stream_windows(on_device(metrics.split_stream(s)[0])) for name, s in data.validation_streams().items()
+    }
 
     model = build_model(model_cfg).to(device)
     steps = int(train_cfg["steps"])
     batch_size = int(train_cfg["batch_size"])
-    fractions = train_cfg.get("batch_fractions", {"positive": 0.25, "adversarial": 0.25, "general": 0.2, "stream": 0.3})
-    total = sum(fractions[c] for c in CLASSES)
-    counts = {c: max(1, int(round(batch_size * fractions[c] / total))) for c in CLASSES}
-    labels = torch.cat([torch.full((counts[c],), 1.0 if c == "positive" else 0.0, device=device) for c in CLASSES])
+    fractions = {**DEFAULT_FRACTIONS, **train_cfg.get("batch_fractions", {})}
+    classes = CLASSES
+    pool = None
+    if data.precomputed is not None and fractions["precomputed"] > 0:
+        classes = CLASSES + ("precomputed",)
+        pool = PrecomputedPool(
+            data.precomputed, train_cfg.get("precomputed_pool", 100_000), train_cfg.get("precomputed_refresh", 1000), seed, device
+        )
+        log.info("precomputed negatives: %d windows, %d on the device at a time", len(data.precomputed), pool.size)
+    total = sum(fractions[c] for c in classes)
+    counts = {c: max(1, int(round(batch_size * fractions[c] / total))) for c in classes}
+    labels = torch.cat([torch.full((counts[c],), 1.0 if c == "positive" else 0.0, device=device) for c in classes])
     is_negative = labels == 0
     # Smoothed targets keep logits finite, so scores stay ordered (and a threshold can be calibrated)
     # instead of saturating at exactly 1.0 for positives and for the worst false accepts alike.
@@ -167,8 +221,10 @@ def train(
     for step in tqdm(range(1, steps + 1), desc="train", disable=not progress, mininterval=5):
         for group in optimizer.param_groups:
             group["lr"] = lr_at(step - 1)
+        if pool is not None:
+            train_x["precomputed"] = pool.at_step(step)
         batch = torch.cat(
-            [train_x[c][torch.randint(len(train_x[c]), (counts[c],), device=device, generator=generator)] for c in CLASSES]
+            [train_x[c][torch.randint(len(train_x[c]), (counts[c],), device=device, generator=generator)] for c in classes]
         )
         # Negatives weigh more as training goes on: early steps learn the phrase, later ones cut false accepts.
         neg_weight = 1.0 + (max_neg_weight - 1.0) * min(1.0, step / steps)
@@ -188,7 +244,7 @@ def train(
                 "negative_weight": neg_weight,
                 "val_recall": metrics.recall(predict(model, val_pos), threshold),
                 "val_adversarial_accuracy": 1.0 - metrics.recall(predict(model, val_adv), threshold) if len(val_adv) else float("nan"),
-                "val_fp_per_hour": metrics.false_accepts_per_hour(predict(model, stream_x), threshold, refractory_s),
+                **stream_rows({name: predict(model, x) for name, x in selection_streams.items()}, threshold, refractory_s),
                 "elapsed_s": time.perf_counter() - started,
             }
             running_loss.zero_()
