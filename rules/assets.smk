@@ -16,6 +16,7 @@ rule fetch_frontend:
     conda:
         "../envs/assets.yaml"
     params:
+        options=catalog.download_options(config),
         # Full tier: openWakeWord's GitHub release first; the installed package or wheel otherwise.
         urls=lambda wc: (
             {

@@ -5,14 +5,16 @@
 
 rule download_acav100m:
     output:
-        features=f"{DOWNLOADS}/openwakeword_features/{catalog.ACAV_FILE}",
+        features=ensure(
+            f"{DOWNLOADS}/openwakeword_features/{catalog.ACAV_FILE}", non_empty=True
+        ),
     log:
         "logs/download/acav100m.log",
     localrule: True
-    retries: 1
     conda:
         "../envs/assets.yaml"
     params:
+        options=catalog.download_options(config),
         asset="acav100m",
         windows=True,
         remote=lambda wc: catalog.single_file(
@@ -24,14 +26,17 @@ rule download_acav100m:
 
 rule download_validation_features:
     output:
-        features=f"{DOWNLOADS}/openwakeword_features/{catalog.VALIDATION_FILE}",
+        features=ensure(
+            f"{DOWNLOADS}/openwakeword_features/{catalog.VALIDATION_FILE}",
+            non_empty=True,
+        ),
     log:
         "logs/download/validation_features.log",
     localrule: True
-    retries: 1
     conda:
         "../envs/assets.yaml"
     params:
+        options=catalog.download_options(config),
         asset="validation_features",
         windows=False,
         remote=lambda wc: catalog.single_file(
@@ -47,7 +52,6 @@ rule download_mit_rirs:
     log:
         "logs/download/mit_rirs.log",
     localrule: True
-    retries: 1
     conda:
         "../envs/assets.yaml"
     params:
@@ -62,10 +66,10 @@ rule download_audioset_shard:
     log:
         "logs/download/audioset/{shard_path}.log",
     localrule: True
-    retries: 1
     conda:
         "../envs/assets.yaml"
     params:
+        options=catalog.download_options(config),
         remote=lambda wc: catalog.hf_file(
             config, catalog.AUDIOSET, f"data/{wc.shard_path}.parquet"
         ),
@@ -100,10 +104,10 @@ rule download_fma:
     log:
         "logs/download/fma.log",
     localrule: True
-    retries: 1
     conda:
         "../envs/assets.yaml"
     params:
+        options=catalog.download_options(config),
         listing=lambda wc: catalog.hf_tree_urls(config, catalog.FMA, ""),
         urls=lambda wc: catalog.hf_file(config, catalog.FMA, catalog.FMA_ARCHIVE).urls,
     script:
@@ -132,7 +136,6 @@ rule download_piper_voice:
     log:
         "logs/download/piper_{voice}.log",
     localrule: True
-    retries: 1
     conda:
         "../envs/tts.yaml"
     params:

@@ -14,8 +14,8 @@ def main(smk):
     remote, dest = smk.params.remote, Path(smk.output.parquet)
     checksum, size = remote.checksum, remote.size
     if checksum is None:
-        size, checksum = listed_checksum(smk.params.listing, f"data/{smk.wildcards.shard_path}.parquet", dest.parent, "audioset")
-    download(remote.urls, dest, asset=f"audioset {smk.wildcards.shard_path}", checksum=checksum, size=size, hint="config key assets.full.hosts.huggingface")
+        size, checksum = listed_checksum(smk.params.listing, f"data/{smk.wildcards.shard_path}.parquet", dest.parent, "audioset", **smk.params.options)
+    download(remote.urls, dest, asset=f"audioset {smk.wildcards.shard_path}", checksum=checksum, size=size, hint="Other mirrors go in config key assets.full.hosts.huggingface.", **smk.params.options)
 
 
 run_script(main, snakemake)

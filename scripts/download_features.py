@@ -8,6 +8,8 @@ from wakeforge.datasets import check_feature_file, stream_hours
 from wakeforge.download import download
 from wakeforge.errors import WakeforgeError
 
+HINT = "Other mirrors of it go in config key assets.full.{asset}.urls (with its sha256)."
+
 if TYPE_CHECKING:
     from snakemake.script import snakemake
 
@@ -18,7 +20,7 @@ def main(smk):
     dest = Path(smk.output.features)
     if remote.checksum is None:
         log.warning("%s: no sha256 configured for %s; only its shape will be checked", asset, remote.urls[0])
-    download(remote.urls, dest, asset=asset, checksum=remote.checksum, size=remote.size, hint=f"config key assets.full.{asset}.urls")
+    download(remote.urls, dest, asset=asset, checksum=remote.checksum, size=remote.size, hint=HINT.format(asset=asset), **smk.params.options)
     try:
         array = check_feature_file(dest, windows=smk.params.windows, asset=asset)
     except WakeforgeError:

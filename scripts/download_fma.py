@@ -13,8 +13,8 @@ if TYPE_CHECKING:
 
 def main(smk):
     dest = Path(smk.output.archive)
-    size, checksum = listed_checksum(smk.params.listing, catalog.FMA_ARCHIVE, dest.parent, "fma")
-    download(smk.params.urls, dest, asset="fma", checksum=checksum, size=size, hint="config key assets.full.hosts.huggingface")
+    size, checksum = listed_checksum(smk.params.listing, catalog.FMA_ARCHIVE, dest.parent, "fma", **smk.params.options)
+    download(smk.params.urls, dest, asset="fma", checksum=checksum, size=size, hint="Other mirrors go in config key assets.full.hosts.huggingface.", **smk.params.options)
 
 
 run_script(main, snakemake)

@@ -21,7 +21,7 @@ def main(smk):
     dest = Path(smk.output.melspec).parent
     for name, urls in smk.params.urls.items():
         try:
-            download(urls, dest / name, asset=name, checksum=Checksum("sha256", FRONTEND_SHA256[name]), progress=False)
+            download(urls, dest / name, asset=name, checksum=Checksum("sha256", FRONTEND_SHA256[name]), progress=False, **smk.params.options)
         except WakeforgeError as exc:
             log.warning("%s; falling back to the openwakeword==0.5.1 package", exc)
     fetch_frontend(dest)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
 
 import numpy as np
 import pandas as pd
@@ -13,7 +14,7 @@ import pytest
 import yaml
 from fixture_server import FixtureServer
 from full_tier_site import VOICE, build_site
-from test_workflow import ROOT, snakemake
+from test_workflow import ROOT, SNAKEMAKE, snakemake
 
 from wakeforge import catalog
 from wakeforge.assets import read_manifest
@@ -87,3 +88,23 @@ def test_training_and_metrics_use_the_validation_features(full_run):
 def test_nothing_left_to_do_afterwards(full_run):
     *_, dry = full_run
     assert "Nothing to be done" in dry.stdout + dry.stderr
+
+
+def test_unreachable_mirrors_give_one_clear_line_and_no_file(tmp_path):
+    for item in ("Snakefile", "rules", "scripts", "config", "envs"):
+        src = ROOT / item
+        (shutil.copytree if src.is_dir() else shutil.copy)(src, tmp_path / item)
+    dead = "http://127.0.0.1:9"  # nothing listens on the discard port
+    target = f"resources/downloads/openwakeword_features/{catalog.VALIDATION_FILE}"
+    with FixtureServer({}) as server:  # answers 404 for everything
+        full = {"assets": {"tier": "full", "full": {"retries": 0, "hosts": {"huggingface": [dead, server.url]}}}}
+        (tmp_path / "full.yaml").write_text(yaml.safe_dump(full))
+        cmd = [*SNAKEMAKE, target, "--cores", "1", "--configfile", str(ROOT / "tests" / "data" / "tiny_config.yaml"), str(tmp_path / "full.yaml")]
+        proc = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert proc.returncode != 0
+    log = (tmp_path / "logs" / "download" / "validation_features.log").read_text()
+    errors = [line for line in log.splitlines() if "error: could not download validation_features" in line]
+    assert len(errors) == 1, log
+    assert dead in errors[0] and server.url in errors[0] and "HTTP 404" in errors[0] and "assets.full.validation_features.urls" in errors[0]
+    assert "Traceback" not in log
+    assert not (tmp_path / target).exists() and not list((tmp_path / "resources").rglob("*.part"))

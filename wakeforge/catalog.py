@@ -86,6 +86,16 @@ def hosts(config: Mapping[str, Any], name: str) -> list[str]:
     return found
 
 
+def download_options(config: Mapping[str, Any]) -> dict:
+    """Keyword arguments for :func:`wakeforge.download.download` from ``assets.full``."""
+    full = config["assets"]["full"]
+    return {"retries": int(full.get("retries", 4)), "timeout_s": float(full.get("timeout_s", 30))}
+
+
+def mirror_hint(asset: str) -> str:
+    return f"Mirrors for it go in config key assets.full.{asset}."
+
+
 def asset_config(config: Mapping[str, Any], asset: str) -> dict:
     return dict(config["assets"]["full"].get(asset) or {})
 

@@ -35,10 +35,13 @@ log = logging.getLogger(__name__)
 FRAME_SECONDS = 0.08  # one embedding frame per 1280 samples
 
 
-def fetch_listing(urls: Sequence[str], dest: str | os.PathLike, asset: str) -> dict:
-    """Download a Hugging Face tree listing to ``dest`` and parse it (:func:`catalog.parse_listing`)."""
+def fetch_listing(urls: Sequence[str], dest: str | os.PathLike, asset: str, **options) -> dict:
+    """Download a Hugging Face tree listing to ``dest`` and parse it (:func:`catalog.parse_listing`).
+
+    ``options`` go to :func:`wakeforge.download.download` (retries, timeout_s).
+    """
     Path(dest).unlink(missing_ok=True)  # a listing is small: always take the host's current one
-    path = download(urls, dest, asset=f"{asset} file list", progress=False)
+    path = download(urls, dest, asset=f"{asset} file list", progress=False, **options)
     try:
         entries = json.loads(Path(path).read_text())
     except (OSError, ValueError) as exc:
@@ -50,11 +53,11 @@ def _listing_path(dest_dir: Path, folder: str) -> Path:
     return dest_dir / f".listing-{_slug(folder or 'root')}.json"
 
 
-def listed_checksum(listing_urls: Sequence[str], path: str, dest_dir: str | os.PathLike, asset: str) -> tuple[int, Checksum]:
+def listed_checksum(listing_urls: Sequence[str], path: str, dest_dir: str | os.PathLike, asset: str, **options) -> tuple[int, Checksum]:
     """``(size, checksum)`` of one file, from the host's listing of its folder."""
     dest_dir = Path(dest_dir)
     dest_dir.mkdir(parents=True, exist_ok=True)
-    listing = fetch_listing(listing_urls, _listing_path(dest_dir, str(Path(path).parent)), asset)
+    listing = fetch_listing(listing_urls, _listing_path(dest_dir, str(Path(path).parent)), asset, **options)
     if path not in listing:
         raise WakeforgeError(f"{asset}: {path} is not in the host's file list ({listing_urls[0]}); check the name in the config")
     return listing[path]
@@ -77,7 +80,8 @@ def download_listed(
 
     dest_dir = Path(dest_dir)
     dest_dir.mkdir(parents=True, exist_ok=True)
-    listing = fetch_listing(catalog.hf_tree_urls(config, repo, folder), _listing_path(dest_dir, folder), asset)
+    options = catalog.download_options(config)
+    listing = fetch_listing(catalog.hf_tree_urls(config, repo, folder), _listing_path(dest_dir, folder), asset, **options)
     wanted = sorted(p for p in listing if include(p))
     if not wanted:
         raise WakeforgeError(f"{asset}: the host's file list of {repo.name}/{folder} at {repo.revision} has no matching files; check the name")
@@ -94,7 +98,9 @@ def download_listed(
             except WakeforgeError:
                 dest.unlink()
         remote = catalog.hf_file(config, repo, path, checksum, size)
-        out.append(download(remote.urls, dest, asset=f"{asset} {Path(path).name}", checksum=remote.checksum, size=remote.size, progress=False))
+        out.append(
+            download(remote.urls, dest, asset=f"{asset} {Path(path).name}", checksum=remote.checksum, size=remote.size, progress=False, **options)
+        )
     return out
 
 

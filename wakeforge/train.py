@@ -65,7 +65,10 @@ class TrainData:
 class PrecomputedPool:
     """A device-resident random subset of a memory-mapped ``(n, 16, 96)`` feature array, redrawn
     every ``refresh`` steps: training reads 17 GB of features without loading them whole, and a
-    step never copies from the host (only a redraw does, sorted rows read in one pass)."""
+    step never copies from the host (only a redraw does). A redraw reads random blocks of
+    :attr:`BLOCK` consecutive windows in file order, so it costs few seeks even on a disk."""
+
+    BLOCK = 64  # rows read together: about 2,000 seeks for a 100k-window pool, not 100k (disks)
 
     def __init__(self, features: np.ndarray, size: int, refresh: int, seed: int, device: torch.device):
         self.features, self.refresh, self.device = features, max(1, int(refresh)), device
@@ -74,8 +77,13 @@ class PrecomputedPool:
         self.tensor = self._draw()
 
     def _draw(self) -> torch.Tensor:
-        rows = np.sort(self.rng.choice(len(self.features), size=self.size, replace=False))
-        return torch.as_tensor(np.asarray(self.features[rows], dtype=np.float32), device=self.device)
+        n_blocks = len(self.features) // self.BLOCK
+        if self.size == len(self.features) or n_blocks * self.BLOCK < self.size:
+            rows = np.sort(self.rng.choice(len(self.features), size=self.size, replace=False))
+            return torch.as_tensor(np.asarray(self.features[rows], dtype=np.float32), device=self.device)
+        starts = np.sort(self.rng.choice(n_blocks, size=-(-self.size // self.BLOCK), replace=False)) * self.BLOCK
+        parts = [np.asarray(self.features[s : s + self.BLOCK], dtype=np.float32) for s in starts]
+        return torch.as_tensor(np.concatenate(parts)[: self.size], device=self.device)
 
     def at_step(self, step: int) -> torch.Tensor:
         if step > 1 and (step - 1) % self.refresh == 0:
