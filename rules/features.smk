@@ -19,6 +19,7 @@ rule model_features:
     threads: 1
     params:
         batch_size=config["features"]["batch_size"],
+        device=config["features"]["device"],
     script:
         "../scripts/compute_features.py"
 
@@ -39,6 +40,7 @@ rule general_features:
     threads: 1
     params:
         batch_size=config["features"]["batch_size"],
+        device=config["features"]["device"],
     script:
         "../scripts/compute_features.py"
 
@@ -89,5 +91,7 @@ rule stream_features:
     conda:
         "../envs/features.yaml"
     threads: 2
+    params:
+        device=config["features"]["device"],
     script:
         "../scripts/compute_stream_features.py"

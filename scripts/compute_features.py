@@ -5,14 +5,14 @@ import numpy as np
 
 from wakeforge.audio import save_npz
 from wakeforge.cli import run_script
-from wakeforge.features import FeatureExtractor
+from wakeforge.features import FeatureExtractor, resolve_device
 
 if TYPE_CHECKING:
     from snakemake.script import snakemake
 
 
 def main(smk):
-    extractor = FeatureExtractor(smk.input.melspec, smk.input.embedding, threads=smk.threads)
+    extractor = FeatureExtractor(smk.input.melspec, smk.input.embedding, threads=smk.threads, device=resolve_device(smk.params.device))
     with np.load(smk.input.augmented) as data:
         audio, source, texts = data["audio"], data["source"], data["texts"]
     features = extractor.embed_clips_last(audio, batch_size=smk.params.batch_size, progress=True)

@@ -249,3 +249,49 @@ def test_too_short_clips(extractor):
         extractor.embed_clips(np.zeros((2, 8000), dtype=np.int16))
     with pytest.raises(ValueError, match="int16"):
         extractor.embed_clips(np.zeros((2, 32000), dtype=np.float32))
+
+
+def test_sliding_embedding_equals_the_per_window_model(model_paths, clips_2s):
+    """The whole-sequence graph gives every window's embedding, for every sequence length."""
+    sliding = FeatureExtractor(model_paths["melspec"], model_paths["embedding"], threads=1)
+    per_window = FeatureExtractor(model_paths["melspec"], model_paths["embedding"], threads=1, sliding=False)
+    assert sliding._sliding is not None and per_window._sliding is None
+    mel = sliding.melspectrogram(clips_2s[:3])  # (3, 197, 32)
+    for frames in (76, 77, 83, 84, 91, 92, 100, 150, 197):
+        a, b = sliding.embed_mel(mel[:, :frames]), per_window.embed_mel(mel[:, :frames])
+        assert a.shape == b.shape == (3, (frames - 76) // 8 + 1, 96)
+        np.testing.assert_allclose(a, b, rtol=0, atol=1e-5)
+
+
+def test_sliding_embedding_cut_into_pieces_gives_the_same_stream(model_paths, speech):
+    rng = np.random.default_rng(5)
+    audio = (np.concatenate([s for s in speech] * 3) * 20000 + rng.normal(0, 300, sum(len(s) for s in speech) * 3)).astype(np.int16)
+    whole = FeatureExtractor(model_paths["melspec"], model_paths["embedding"], threads=1)
+    pieces = FeatureExtractor(model_paths["melspec"], model_paths["embedding"], threads=1)
+    pieces.sliding_windows = 7  # many calls, with boundaries inside the stream
+    a, b = whole.stream_embeddings(audio), pieces.stream_embeddings(audio)
+    assert a.shape[0] > 20
+    np.testing.assert_array_equal(a, b)
+
+
+def test_torch_backend_matches_onnxruntime(model_paths, clips_2s, speech):
+    """The torch frontend (what runs on GPUs without onnxruntime-gpu) gives the same features."""
+    ref = FeatureExtractor(model_paths["melspec"], model_paths["embedding"], threads=1)
+    tfx = FeatureExtractor(model_paths["melspec"], model_paths["embedding"], threads=1, backend="torch")
+    assert tfx.providers == ["torch:cpu"]
+    np.testing.assert_allclose(tfx.melspectrogram(clips_2s), ref.melspectrogram(clips_2s), rtol=0, atol=1e-4)
+    np.testing.assert_allclose(tfx.embed_clips(clips_2s), ref.embed_clips(clips_2s), rtol=0, atol=1e-4)
+    audio = (np.concatenate(speech) * 20000).astype(np.int16)
+    np.testing.assert_allclose(tfx.stream_embeddings(audio), ref.stream_embeddings(audio), rtol=0, atol=1e-4)
+
+
+def test_cuda_request_without_cuda_falls_back_to_cpu(model_paths, caplog):
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    fx = FeatureExtractor(model_paths["melspec"], model_paths["embedding"], device="cuda")
+    assert fx.providers == ["CPUExecutionProvider"]
+    assert "using the CPU" in caplog.text
+    with pytest.raises(WakeforgeError, match="backend"):
+        FeatureExtractor(model_paths["melspec"], model_paths["embedding"], backend="tensorflow")

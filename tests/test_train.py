@@ -161,3 +161,17 @@ def test_stream_rows_pool_streams_and_name_the_extra_ones():
     row = tr.stream_rows({"wakeforge": quiet, "openwakeword": noisy}, 0.5, 1.0)
     assert row == {"val_fp_per_hour": pytest.approx(22.5), "val_fp_per_hour_openwakeword": pytest.approx(45.0)}
     assert tr.stream_rows({"wakeforge": noisy}, 0.5, 1.0) == {"val_fp_per_hour": pytest.approx(45.0)}
+
+
+def test_dropout_keeps_the_expected_value_and_is_identity_in_eval():
+    from wakeforge.model import Dropout
+
+    torch.manual_seed(0)
+    layer = Dropout(0.3)
+    x = torch.ones(2000, 1536)
+    y = layer.train()(x)
+    assert abs(float((y == 0).float().mean()) - 0.3) < 0.005
+    assert abs(float(y.mean()) - 1.0) < 0.01
+    assert torch.equal(layer.eval()(x), x)
+    with pytest.raises(WakeforgeError, match="model.dropout"):
+        Dropout(1.0)

@@ -25,6 +25,13 @@ that floor is per clip. To batch many clips in one call without changing results
 runs a copy of the model with that final floor cut off (via the ``onnx`` package) and applies the
 floor per batch row in numpy, with the same float32 operations. If ``onnx`` is missing or the
 graph does not have the expected shape, it falls back to one model call per row (exact, slower).
+
+The embedding model is convolutional along time with 'valid' padding and a total time stride of 8
+(its three 2x2 max-pools; every other layer has stride 1 in time). So instead of running it on each
+76-frame window separately (windows overlap by 68 of 76 frames: ~6x repeated work), this module
+runs a copy whose input time axis is free (the graph's two fixed reshapes become transposes) once
+over a whole mel sequence: output ``t`` is exactly the embedding of frames ``[8t, 8t + 76)``.
+Tests check this against the per-window model and openWakeWord (maximum difference 0.0 on CPU).
 """
 
 from __future__ import annotations
@@ -60,6 +67,10 @@ _STREAM_BLOCK_CHUNKS = 4096
 #: batches fall out of cache: 256 windows per call was ~35 % slower); GPUs want big batches.
 CPU_EMBED_BATCH = 32
 CUDA_EMBED_BATCH = 4096
+#: embedding outputs per call of the sliding (whole-sequence) graph: 4-8 two-second clips per call
+#: ran fastest on CPU; long streams are cut into pieces of this many windows.
+CPU_SLIDING_WINDOWS = 128
+CUDA_SLIDING_WINDOWS = 16384
 
 
 def _mel_transform(spec: np.ndarray) -> np.ndarray:
@@ -87,15 +98,13 @@ class _UnflooredMelspec:
         return np.minimum(np.maximum(raw, floor), self.ceiling)
 
 
-def _build_unfloored(model_bytes: bytes, providers: list[str], options) -> _UnflooredMelspec | None:
-    """Cut the whole-tensor floor off the melspectrogram graph; ``None`` if that is not possible."""
+def _unfloored_model(model_bytes: bytes):
+    """``(graph without the whole-tensor floor, floor_db, ceiling)``, or ``None`` if not recognised."""
     try:
         import onnx
         from onnx import helper, numpy_helper
     except ImportError:
         return None
-    import onnxruntime as ort
-
     try:
         model = onnx.load_from_string(model_bytes)
         graph = model.graph
@@ -137,11 +146,103 @@ def _build_unfloored(model_bytes: bytes, providers: list[str], options) -> _Unfl
         graph.node.extend(kept)
         graph.ClearField("output")
         graph.output.append(helper.make_tensor_value_info(x_name, onnx.TensorProto.FLOAT, None))
-        session = ort.InferenceSession(model.SerializeToString(), sess_options=options, providers=providers)
+        return model, floor_db, ceiling
     except Exception as exc:  # any surprise in the graph: use the exact per-row fallback instead
         log.debug("cannot build unfloored melspectrogram graph: %s", exc)
         return None
+
+
+def _build_unfloored(model_bytes: bytes, providers: list[str], options) -> _UnflooredMelspec | None:
+    """Cut the whole-tensor floor off the melspectrogram graph; ``None`` if that is not possible."""
+    import onnxruntime as ort
+
+    found = _unfloored_model(model_bytes)
+    if found is None:
+        return None
+    model, floor_db, ceiling = found
+    session = ort.InferenceSession(model.SerializeToString(), sess_options=options, providers=providers)
     return _UnflooredMelspec(session, floor_db, ceiling)
+
+
+def _sliding_model(model_bytes: bytes):
+    """The embedding graph with a free time axis (see the module docstring); ``None`` if the graph
+    is not the expected ``Reshape -> convolutions -> Reshape`` form."""
+    try:
+        import onnx
+        from onnx import helper
+    except ImportError:
+        return None
+    try:
+        model = onnx.load_from_string(model_bytes)
+        graph = model.graph
+        first, last = graph.node[0], graph.node[-1]
+        if first.op_type != "Reshape" or last.op_type != "Reshape" or first.input[0] != graph.input[0].name:
+            return None
+        if last.output[0] != graph.output[0].name:
+            return None
+        if any(n.op_type not in ("Conv", "LeakyRelu", "Max", "MaxPool") for n in graph.node[1:-1]):
+            return None
+        # (N, T, 32, 1) -> (N, 1, T, 32); the last conv's (N, 96, T', 1) -> (N, T', 1, 96)
+        nodes = [helper.make_node("Transpose", [first.input[0]], [first.output[0]], perm=[0, 3, 1, 2])]
+        nodes += list(graph.node[1:-1])
+        nodes.append(helper.make_node("Transpose", [last.input[0]], [last.output[0]], perm=[0, 2, 3, 1]))
+        graph.ClearField("node")
+        graph.node.extend(nodes)
+        used = {name for n in graph.node for name in n.input}
+        kept = [init for init in graph.initializer if init.name in used]
+        graph.ClearField("initializer")
+        graph.initializer.extend(kept)
+        del graph.value_info[:]
+        for value, axis, name in ((graph.input[0], 1, "frames"), (graph.output[0], 1, "windows")):
+            dim = value.type.tensor_type.shape.dim[axis]
+            dim.ClearField("dim_value")
+            dim.dim_param = name
+        return model
+    except Exception as exc:  # any surprise in the graph: use the exact per-window model instead
+        log.debug("cannot build the sliding embedding graph: %s", exc)
+        return None
+
+
+def _build_sliding_embedding(model_bytes: bytes, providers: list[str], options):
+    import onnxruntime as ort
+
+    model = _sliding_model(model_bytes)
+    if model is None:
+        return None
+    return ort.InferenceSession(model.SerializeToString(), sess_options=options, providers=providers)
+
+
+class _TorchFrontend:
+    """Both frontend graphs as torch modules on a device (GPUs without onnxruntime's CUDA build)."""
+
+    def __init__(self, mel_bytes: bytes, emb_bytes: bytes, device: str):
+        import torch
+
+        from .onnx_torch import OnnxModule
+
+        unfloored, sliding = _unfloored_model(mel_bytes), _sliding_model(emb_bytes)
+        if unfloored is None or sliding is None:
+            raise WakeforgeError("the frontend models are not in the form the torch frontend needs; use onnxruntime")
+        model, self.floor_db, self.ceiling = unfloored
+        self.torch = torch
+        self.device = torch.device(device)
+        self.mel = OnnxModule(model).to(self.device).eval()
+        self.emb = OnnxModule(sliding).to(self.device).eval()
+
+    def melspectrogram(self, x: np.ndarray) -> np.ndarray:
+        torch = self.torch
+        with torch.inference_mode():
+            raw = self.mel(torch.as_tensor(x, device=self.device))
+            raw = raw.reshape(raw.shape[0], -1, raw.shape[-1])
+            floor = raw.amax(dim=(1, 2), keepdim=True) - float(self.floor_db)
+            spec = torch.clamp(torch.maximum(raw, floor), max=float(self.ceiling))
+            return spec.cpu().numpy()
+
+    def embed(self, mel: np.ndarray) -> np.ndarray:
+        torch = self.torch
+        with torch.inference_mode():
+            out = self.emb(torch.as_tensor(mel, device=self.device)[..., None])
+            return out.reshape(mel.shape[0], -1, EMBEDDING_DIM).cpu().numpy()
 
 
 def _progress(total: int, enabled: bool, desc: str, unit: str):
@@ -181,6 +282,11 @@ class FeatureExtractor:
             with a warning).
         embed_batch: windows per embedding-model call (speed and memory; results agree bit-for-bit in tests);
             default :data:`CPU_EMBED_BATCH` or :data:`CUDA_EMBED_BATCH`.
+        sliding: run the embedding model once over whole mel sequences (default; see the module
+            docstring) rather than once per 76-frame window.
+        backend: ``"onnxruntime"``, ``"torch"`` (the graphs run by :mod:`wakeforge.onnx_torch`), or
+            ``"auto"``: onnxruntime, except on ``cuda`` when only torch has CUDA (onnxruntime's
+            CUDA build is a separate package).
 
     Raises:
         WakeforgeError: a model file is missing, unreadable, or not the expected model.
@@ -193,20 +299,31 @@ class FeatureExtractor:
         threads: int = 1,
         device: str = "cpu",
         embed_batch: int | None = None,
+        sliding: bool = True,
+        backend: str = "auto",
     ):
         import onnxruntime as ort
 
         if device not in ("cpu", "cuda"):
             raise WakeforgeError(f"feature device must be 'cpu' or 'cuda', not {device!r}")
+        if backend not in ("auto", "onnxruntime", "torch"):
+            raise WakeforgeError(f"feature backend must be 'auto', 'onnxruntime' or 'torch', not {backend!r}")
         providers = ["CPUExecutionProvider"]
-        if device == "cuda":
+        use_torch = backend == "torch"
+        if device == "cuda" and backend != "torch":
             if "CUDAExecutionProvider" in ort.get_available_providers():
                 providers = ["CUDAExecutionProvider", "CPUExecutionProvider"]
+            elif backend == "auto" and _torch_cuda():
+                use_torch = True
             else:
-                log.warning("device 'cuda' asked for, but onnxruntime has no CUDAExecutionProvider; using CPU")
-        self.providers = providers
+                log.warning("device 'cuda' asked for, but neither onnxruntime nor torch has CUDA; using the CPU")
+                device = "cpu"
+        if use_torch and device == "cuda" and not _torch_cuda():
+            log.warning("device 'cuda' asked for, but torch has no CUDA; using the CPU")
+            device = "cpu"
+        self.providers = [f"torch:{device}"] if use_torch else providers
         self.threads = int(threads)
-        on_gpu = providers[0] == "CUDAExecutionProvider"
+        on_gpu = providers[0] == "CUDAExecutionProvider" or (use_torch and device == "cuda")
         self.embed_batch = max(1, int(embed_batch or (CUDA_EMBED_BATCH if on_gpu else CPU_EMBED_BATCH)))
 
         options = ort.SessionOptions()
@@ -240,6 +357,16 @@ class FeatureExtractor:
         self._unfloored = _build_unfloored(mel_bytes, providers, options)
         if self._unfloored is None:
             log.info("melspectrogram: using one model call per row (onnx missing or graph not recognised)")
+        self._sliding = _build_sliding_embedding(emb_bytes, providers, options) if sliding else None
+        if sliding and self._sliding is None:
+            log.info("embedding: using one model call per window (onnx missing or graph not recognised)")
+        self.sliding_windows = CUDA_SLIDING_WINDOWS if on_gpu else CPU_SLIDING_WINDOWS
+        self._torch = None
+        if use_torch:
+            import torch
+
+            torch.set_num_threads(max(1, self.threads))
+            self._torch = _TorchFrontend(mel_bytes, emb_bytes, device)
 
     # ------------------------------------------------------------------ model calls
 
@@ -263,7 +390,9 @@ class FeatureExtractor:
         rows = max(1, _MEL_BATCH_SAMPLES // samples)
         for i in range(0, n, rows):
             x = audio[i : i + rows].astype(np.float32)
-            if self._unfloored is not None:
+            if self._torch is not None:
+                spec = self._torch.melspectrogram(x)
+            elif self._unfloored is not None:
                 spec = self._unfloored(x)
             else:
                 spec = np.concatenate([self._mel_session.run(None, {self._mel_input: r[None]})[0].reshape(1, -1, MEL_BINS) for r in x])
@@ -273,11 +402,37 @@ class FeatureExtractor:
     def embed_windows(self, windows: np.ndarray) -> np.ndarray:
         """``(B, 76, 32)`` mel windows (any strides) -> ``(B, 96)`` float32, in bounded batches."""
         n = windows.shape[0]
+        if self._torch is not None:  # a 76-frame sequence has exactly one sliding output
+            return self.embed_mel(windows).reshape(n, EMBEDDING_DIM)
         out = np.empty((n, EMBEDDING_DIM), dtype=np.float32)
         step = self.embed_batch
         for i in range(0, n, step):
             x = np.ascontiguousarray(windows[i : i + step], dtype=np.float32)[..., None]
             out[i : i + step] = self._emb_session.run(None, {self._emb_input: x})[0].reshape(-1, EMBEDDING_DIM)
+        return out
+
+    def embed_mel(self, mel: np.ndarray) -> np.ndarray:
+        """Embeddings of every 76-frame window, every 8 frames, of equal-length mel sequences.
+
+        ``mel``: ``(B, F, 32)`` transformed mel frames, ``F >= 76``. Returns ``(B, W, 96)`` float32 with
+        ``W = (F - 76) // 8 + 1``; ``[:, t]`` embeds frames ``[8t, 8t + 76)``.
+        """
+        b, frames, _ = mel.shape
+        n_win = (frames - WINDOW_FRAMES) // WINDOW_STEP + 1
+        if self._sliding is None and self._torch is None:
+            return self.embed_windows(_windows(mel).reshape(b * n_win, WINDOW_FRAMES, MEL_BINS)).reshape(b, n_win, EMBEDDING_DIM)
+        out = np.empty((b, n_win, EMBEDDING_DIM), dtype=np.float32)
+        per_call = max(1, self.sliding_windows // n_win)  # rows per call when a row is short
+        span = max(1, self.sliding_windows)  # windows per call when one row is long
+        for i in range(0, b, per_call):
+            for w in range(0, n_win, span):
+                k = min(span, n_win - w)
+                x = np.ascontiguousarray(mel[i : i + per_call, w * WINDOW_STEP : (w + k - 1) * WINDOW_STEP + WINDOW_FRAMES], dtype=np.float32)
+                if self._torch is not None:
+                    y = self._torch.embed(x)
+                else:
+                    y = self._sliding.run(None, {self._sliding.get_inputs()[0].name: x[..., None]})[0]
+                out[i : i + per_call, w : w + k] = y.reshape(x.shape[0], -1, EMBEDDING_DIM)[:, :k]
         return out
 
     # ------------------------------------------------------------------ clips
@@ -335,10 +490,8 @@ class FeatureExtractor:
         try:
             for i in range(0, n, batch_size):
                 mel = self.melspectrogram(clips[i : i + batch_size])
-                win = _windows(mel)[:, n_windows - keep :]  # (b, keep, 76, 32) strided view
-                b = win.shape[0]
-                out[i : i + b] = self.embed_windows(win.reshape(b * keep, WINDOW_FRAMES, MEL_BINS)).reshape(b, keep, EMBEDDING_DIM)
-                bar.update(b)
+                out[i : i + len(mel)] = self.embed_mel(mel[:, (n_windows - keep) * WINDOW_STEP :])
+                bar.update(len(mel))
         finally:
             bar.close()
         return out
@@ -385,9 +538,7 @@ class FeatureExtractor:
                 rows = np.lib.stride_tricks.sliding_window_view(audio[lo:hi], _STREAM_WINDOW)[::CHUNK_SAMPLES]
                 mel = self.melspectrogram(rows)  # (stop - start, 8, 32)
                 mel = np.concatenate([carry, mel.reshape(-1, MEL_BINS)])
-                win = _windows(mel)
-                assert win.shape[0] == stop - start
-                out[start:stop] = self.embed_windows(win)
+                out[start:stop] = self.embed_mel(mel[None])[0]
                 carry = mel[-(WINDOW_FRAMES - WINDOW_STEP) :]
                 bar.update(stop - start)
         finally:
@@ -416,6 +567,23 @@ def stream_windows(embeddings: np.ndarray, n_frames: int = MODEL_FRAMES) -> np.n
 
 
 # ---------------------------------------------------------------------- helpers
+
+
+def resolve_device(name: str) -> str:
+    """The config's ``features.device``: ``auto`` -> ``cuda`` when torch or onnxruntime has CUDA, else ``cpu``."""
+    if name != "auto":
+        return name
+    import onnxruntime as ort
+
+    return "cuda" if _torch_cuda() or "CUDAExecutionProvider" in ort.get_available_providers() else "cpu"
+
+
+def _torch_cuda() -> bool:
+    try:
+        import torch
+    except ImportError:
+        return False
+    return torch.cuda.is_available()
 
 
 def _read_model(path: str | os.PathLike, what: str) -> bytes:
