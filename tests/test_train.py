@@ -175,3 +175,52 @@ def test_dropout_keeps_the_expected_value_and_is_identity_in_eval():
     assert torch.equal(layer.eval()(x), x)
     with pytest.raises(WakeforgeError, match="model.dropout"):
         Dropout(1.0)
+
+
+def test_hardest_negatives_are_the_highest_scores():
+    model = build_model(MODEL_CFG)
+    x = torch.randn(1000, 16, 96)
+    hard = tr.hardest_negatives(model, {"general": x}, top=0.05, minimum=10)["general"]
+    scores = tr.predict(model, x)
+    assert len(hard) == 50
+    assert set(hard.tolist()) == set(np.argsort(-scores)[:50].tolist())
+    assert len(tr.hardest_negatives(model, {"general": x}, top=0.001, minimum=10)["general"]) == 10
+
+
+def test_hard_negative_mining_averaging_and_early_stopping():
+    cfg = {**TRAIN_CFG, "steps": 400, "eval_every": 50, "hard_negative_fraction": 0.5, "average_checkpoints": 3, "patience": 2}
+    best, history = tr.train(toy_data(), MODEL_CFG, cfg, threshold=0.5, fp_target=1.0, seed=1)
+    assert best["val_metrics"]["val_recall"] >= 0.9
+    assert best["steps_run"] == history[-1]["step"] <= 400
+    assert 1 <= len(best["averaged_steps"]) <= 3 and best["step"] in best["averaged_steps"]
+    # with patience, training stops once `patience` evaluations bring nothing better
+    keys = [tr.select_key(r, 1.0) for r in history]
+    if best["steps_run"] < 400:
+        assert max(keys[-2:]) <= max(keys[:-2])
+
+
+def test_average_states_is_the_elementwise_mean():
+    a = {"w": torch.tensor([1.0, 3.0]), "n": torch.tensor(5)}
+    b = {"w": torch.tensor([3.0, 5.0]), "n": torch.tensor(7)}
+    out = tr.average_states([a, b])
+    assert torch.equal(out["w"], torch.tensor([2.0, 4.0])) and int(out["n"]) == 5
+
+
+def test_conv_attention_model_contract_and_export(tmp_path):
+    from wakeforge.export import export_onnx
+
+    cfg = {"type": "conv_attention", "layer_dim": 32, "n_blocks": 1, "dropout": 0.1, "attention_heads": 4}
+    model = build_model(cfg)
+    out = model.eval()(torch.randn(3, 16, 96))
+    assert out.shape == (3, 1) and torch.all((out > 0) & (out < 1))
+    assert export_onnx(model, tmp_path / "ca.onnx") < 1e-5
+    with pytest.raises(WakeforgeError, match="attention_heads"):
+        build_model({**cfg, "layer_dim": 30})
+    # the DNN ignores conv_attention-only settings
+    assert isinstance(build_model({"type": "dnn", "layer_dim": 16, "n_blocks": 1, "attention_heads": 4}), DNN)
+
+
+def test_conv_attention_learns():
+    cfg = {**TRAIN_CFG, "steps": 200}
+    best, _ = tr.train(toy_data(), {"type": "conv_attention", "layer_dim": 32, "n_blocks": 1, "attention_heads": 4}, cfg, 0.5, 1.0, seed=2)
+    assert best["val_metrics"]["val_recall"] >= 0.9

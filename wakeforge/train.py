@@ -86,7 +86,9 @@ class PrecomputedPool:
         return torch.as_tensor(np.concatenate(parts)[: self.size], device=self.device)
 
     def at_step(self, step: int) -> torch.Tensor:
-        if step > 1 and (step - 1) % self.refresh == 0:
+        """The pool for ``step``; :attr:`fresh` says whether it was just redrawn."""
+        self.fresh = step > 1 and (step - 1) % self.refresh == 0
+        if self.fresh:
             self.tensor = self._draw()
         return self.tensor
 
@@ -220,20 +222,47 @@ def train(
     generator.manual_seed(child_seed(seed, "train", "batches"))
     loss_fn = nn.BCEWithLogitsLoss(reduction="none")
 
+    hard_fraction = float(train_cfg.get("hard_negative_fraction", 0.0))
+    hard_top = float(train_cfg.get("hard_negative_top", 0.05))
+    hard: dict[str, torch.Tensor] = {}  # class -> indices of its currently hardest training negatives
+    n_hard = {c: int(round(counts[c] * hard_fraction)) for c in classes if c != "positive"}
+
+    def draw(c: str) -> torch.Tensor:
+        pool_c = train_x[c]
+        k = n_hard.get(c, 0) if c in hard else 0
+        idx = torch.randint(len(pool_c), (counts[c] - k,), device=device, generator=generator)
+        if k:
+            idx = torch.cat([idx, hard[c][torch.randint(len(hard[c]), (k,), device=device, generator=generator)]])
+        return pool_c[idx]
+
+    def validation_row(step: int) -> dict:
+        return {
+            "step": step,
+            "val_recall": metrics.recall(predict(model, val_pos), threshold),
+            "val_adversarial_accuracy": 1.0 - metrics.recall(predict(model, val_adv), threshold) if len(val_adv) else float("nan"),
+            **stream_rows({name: predict(model, x) for name, x in selection_streams.items()}, threshold, refractory_s),
+        }
+
+    def snapshot() -> dict:
+        return {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
+
+    patience = int(train_cfg.get("patience", 0))
+    n_average = max(1, int(train_cfg.get("average_checkpoints", 1)))
     history: list[dict] = []
-    best: dict | None = None
-    best_key: tuple | None = None
+    candidates: list[tuple[tuple, int, dict, dict]] = []  # (select key, step, state, row), best first
+    since_best = 0
     started = time.perf_counter()
     running_loss = torch.zeros((), device=device)
+    step = 0
     model.train()
     for step in tqdm(range(1, steps + 1), desc="train", disable=not progress, mininterval=5):
         for group in optimizer.param_groups:
             group["lr"] = lr_at(step - 1)
         if pool is not None:
             train_x["precomputed"] = pool.at_step(step)
-        batch = torch.cat(
-            [train_x[c][torch.randint(len(train_x[c]), (counts[c],), device=device, generator=generator)] for c in classes]
-        )
+            if pool.fresh:  # hard indices pointed into the previous pool
+                hard.pop("precomputed", None)
+        batch = torch.cat([draw(c) for c in classes])
         # Negatives weigh more as training goes on: early steps learn the phrase, later ones cut false accepts.
         neg_weight = 1.0 + (max_neg_weight - 1.0) * min(1.0, step / steps)
         weights = torch.where(is_negative, neg_weight, 1.0)
@@ -245,31 +274,55 @@ def train(
 
         if step % eval_every == 0 or step == steps:
             n_since = eval_every if step % eval_every == 0 else step % eval_every
-            row = {
-                "step": step,
-                "loss": float(running_loss) / n_since,
-                "lr": lr_at(step - 1),
-                "negative_weight": neg_weight,
-                "val_recall": metrics.recall(predict(model, val_pos), threshold),
-                "val_adversarial_accuracy": 1.0 - metrics.recall(predict(model, val_adv), threshold) if len(val_adv) else float("nan"),
-                **stream_rows({name: predict(model, x) for name, x in selection_streams.items()}, threshold, refractory_s),
-                "elapsed_s": time.perf_counter() - started,
-            }
+            row = {**validation_row(step), "loss": float(running_loss) / n_since, "lr": lr_at(step - 1), "negative_weight": neg_weight}
+            row["elapsed_s"] = time.perf_counter() - started
             running_loss.zero_()
             history.append(row)
             log.info("step %d: %s", step, {k: round(v, 4) for k, v in row.items() if k != "step"})
             key = select_key(row, fp_target)
-            if best_key is None or key > best_key:
-                best_key = key
-                best = {
-                    "state_dict": {k: v.detach().cpu().clone() for k, v in model.state_dict().items()},
-                    "model_config": dict(model_cfg),
-                    "step": step,
-                    "val_metrics": row,
-                }
-    assert best is not None
+            improved = not candidates or key > candidates[0][0]
+            candidates = sorted(candidates + [(key, step, snapshot(), row)], key=lambda c: c[0], reverse=True)[:n_average]
+            since_best = 0 if improved else since_best + 1
+            if hard_fraction > 0:
+                hard = hardest_negatives(model, {c: train_x[c] for c in n_hard}, hard_top, max(n_hard.values(), default=1))
+            if patience and since_best >= patience:
+                log.info("early stop at step %d: no better checkpoint in %d evaluations", step, patience)
+                break
     elapsed = time.perf_counter() - started
-    best["steps_per_second"] = steps / elapsed if elapsed > 0 else float("nan")
+    best_key, best_step, best_state, best_row = candidates[0]
+    best = {"state_dict": best_state, "model_config": dict(model_cfg), "step": best_step, "val_metrics": best_row, "averaged_steps": [best_step]}
+    if len(candidates) > 1:
+        # Average the weights of the best few checkpoints; keep the average only if validation agrees.
+        model.load_state_dict(average_states([c[2] for c in candidates]))
+        row = validation_row(best_step)
+        if select_key(row, fp_target) >= best_key:
+            best.update(state_dict=snapshot(), val_metrics=row, averaged_steps=sorted(c[1] for c in candidates))
+        log.info("average of steps %s: %s (%s)", sorted(c[1] for c in candidates), {k: round(v, 4) for k, v in row.items() if k != "step"},
+                 "kept" if len(best["averaged_steps"]) > 1 else "not better than step %d" % best_step)
+    best["steps_run"] = step
+    best["steps_per_second"] = step / elapsed if elapsed > 0 else float("nan")
     best["device"] = str(device)
     log.info("best step %d (%.1f steps/s on %s)", best["step"], best["steps_per_second"], device)
     return best, history
+
+
+def average_states(states: list[dict]) -> dict:
+    """The element-wise mean of several state dicts (integer buffers are taken from the first)."""
+    out = {}
+    for key, value in states[0].items():
+        out[key] = torch.stack([s[key] for s in states]).mean(dim=0) if value.is_floating_point() else value.clone()
+    return out
+
+
+@torch.no_grad()
+def hardest_negatives(model: nn.Module, pools: dict[str, torch.Tensor], top: float, minimum: int, batch_size: int = 8192) -> dict[str, torch.Tensor]:
+    """Per class, the indices of its highest-scoring (hardest) ``top`` fraction of training negatives."""
+    was_training = model.training
+    model.eval()
+    out = {}
+    for name, x in pools.items():
+        scores = torch.cat([model.logits(x[i : i + batch_size]).squeeze(-1) for i in range(0, len(x), batch_size)])
+        k = min(len(x), max(minimum, int(len(x) * top)))
+        out[name] = torch.topk(scores, k).indices
+    model.train(was_training)
+    return out
