@@ -20,7 +20,13 @@ rule augment_model_clips:
         augmentation=config["augmentation"],
         pool=augment_pool,
         rounds=lambda wc: (
-            config["augmentation"]["rounds"] if wc.model_set.endswith("_train") else 1
+            PERSONAL["rounds"]
+            if wc.model_set.startswith("personal")
+            else (
+                config["augmentation"]["rounds"]
+                if wc.model_set.endswith("_train")
+                else 1
+            )
         ),
         mode="end",
         seed=SEED,

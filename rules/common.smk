@@ -19,12 +19,21 @@ TTS = config["tts"]
 SEED = config["seed"]
 
 # Phrase-specific clip sets (results/<model>/) and phrase-independent ones (resources/).
-MODEL_SETS = {
+TTS_SETS = {
     "positive_train": config["n_samples"],
     "positive_test": config["n_samples_val"],
     "adversarial_train": config["n_samples"],
     "adversarial_test": config["n_samples_val"],
 }
+# The user's own recordings of the phrase (personal_recordings.folder): one clip set each for
+# training and testing, imported instead of synthesised, then augmented like the others.
+PERSONAL = config["personal_recordings"]
+PERSONAL_SETS = ("personal_train", "personal_test") if PERSONAL["folder"] else ()
+if PERSONAL["folder"] and not os.path.isdir(PERSONAL["folder"]):
+    raise WorkflowError(
+        f"config key personal_recordings.folder: {PERSONAL['folder']!r} is not a folder"
+    )
+MODEL_SETS = {**TTS_SETS, **{s: 1 for s in PERSONAL_SETS}}
 STREAM_SENTENCE_SECONDS = 3.0
 SHARED_SETS = {
     "general_train": config["n_general_samples"],
@@ -42,6 +51,7 @@ wildcard_constraints:
     model="[a-z0-9_]+",
     shard=r"\d+",
     model_set="|".join(MODEL_SETS),
+    tts_set="|".join(TTS_SETS),
     shared_set="|".join(SHARED_SETS),
     general_set="general_train|general_test",
     stream="train|validation",
@@ -73,6 +83,8 @@ def shared_shards(pattern, set_name):
 
 
 def set_size(wildcards):
+    if hasattr(wildcards, "tts_set"):
+        return TTS_SETS[wildcards.tts_set]
     if hasattr(wildcards, "model_set"):
         return MODEL_SETS[wildcards.model_set]
     return SHARED_SETS[wildcards.shared_set]
@@ -90,7 +102,9 @@ STREAM_HOURS = {
 
 def augment_pool(wildcards):
     """Training sets draw rooms and backgrounds from the training pool; test sets from the held-out pool."""
-    name = wildcards.get("model_set", wildcards.get("general_set", ""))
+    name = wildcards.get(
+        "model_set", wildcards.get("tts_set", wildcards.get("general_set", ""))
+    )
     name = wildcards.get("stream", name)
     return "train" if name.endswith("train") else "heldout"
 
@@ -118,3 +132,11 @@ TTS_PARAMS = {**TTS, "engines": TTS_ENGINES}
 def when(asset, path):
     """``path`` when the full-tier ``asset`` is used, else no input."""
     return [path] if USE[asset] else []
+
+
+def personal_train_features(wildcards):
+    """Features of the personal training recordings (with their metadata), or no input."""
+    if not PERSONAL_SETS:
+        return []
+    base = f"results/{wildcards.model}/features/personal_train"
+    return [f"{base}.npy", f"{base}.meta.npz"]

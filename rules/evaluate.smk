@@ -1,10 +1,55 @@
-# Stage 7: evaluation of the exported model on held-out clips and the held-out half of the stream.
+# Stage 7: threshold calibration on validation data, then evaluation of the exported model on
+# held-out clips and the held-out half of the stream at that threshold.
+
+
+rule calibrate_threshold:
+    input:
+        onnx="results/{model}/{model}.onnx",
+        # validation data = what checkpoint selection uses: held-out training source clips (the
+        # same split as train_model) and the first half of each negative validation stream
+        positive="results/{model}/features/positive_train.npy",
+        positive_meta="results/{model}/features/positive_train.meta.npz",
+        adversarial="results/{model}/features/adversarial_train.npy",
+        adversarial_meta="results/{model}/features/adversarial_train.meta.npz",
+        stream="resources/features/stream_validation.npy",
+        fp_validation=when(
+            "validation_features", rules.download_validation_features.output.features
+        ),
+        personal=personal_train_features,
+    output:
+        sidecar=report(
+            "results/{model}/{model}.json",
+            caption="../report/calibration.rst",
+            category="Model quality",
+            labels={"model": "{model}", "result": "threshold sidecar"},
+        ),
+        det="results/{model}/validation_det.csv",
+    log:
+        "logs/calibrate_threshold/{model}.log",
+    benchmark:
+        "results/benchmarks/calibrate_threshold/{model}.tsv"
+    conda:
+        "../envs/evaluate.yaml"
+    threads: 1
+    params:
+        phrase=config["target_phrase"],
+        calibrate=config["evaluation"]["calibrate"],
+        threshold=config["evaluation"]["threshold"],
+        refractory_s=config["evaluation"]["refractory_seconds"],
+        fp_target=config["evaluation"]["targets"]["false_accepts_per_hour"],
+        val_fraction=config["train"]["val_fraction"],
+        seed=SEED,
+        # the whole validated config: its sha256 goes into the sidecar
+        full_config=config,
+    script:
+        "../scripts/calibrate_threshold.py"
 
 
 rule evaluate_model:
     input:
         onnx="results/{model}/{model}.onnx",
         checkpoint="results/{model}/{model}.pt",
+        sidecar="results/{model}/{model}.json",
         positive="results/{model}/features/positive_test.npy",
         adversarial="results/{model}/features/adversarial_test.npy",
         general="resources/features/general_test.npy",
@@ -13,8 +58,18 @@ rule evaluate_model:
         fp_validation=when(
             "validation_features", rules.download_validation_features.output.features
         ),
+        personal=lambda wc: (
+            [f"results/{wc.model}/features/personal_test.npy"] if PERSONAL_SETS else []
+        ),
     output:
-        metrics="results/{model}/metrics.json",
+        metrics=report(
+            "results/{model}/metrics.json",
+            caption="../report/metrics.rst",
+            category="Model quality",
+            labels={"model": "{model}", "result": "metrics"},
+        ),
+        scores="results/{model}/test_scores.npz",
+        det="results/{model}/test_det.csv",
     log:
         "logs/evaluate_model/{model}.log",
     benchmark:

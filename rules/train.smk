@@ -15,6 +15,7 @@ rule train_model:
         fp_validation=when(
             "validation_features", rules.download_validation_features.output.features
         ),
+        personal=personal_train_features,
     output:
         checkpoint="results/{model}/{model}.pt",
         history="results/{model}/training_history.csv",

@@ -4,7 +4,7 @@
 
 rule make_phrases:
     output:
-        **{s: f"results/{{model}}/text/{s}.txt" for s in MODEL_SETS},
+        **{s: f"results/{{model}}/text/{s}.txt" for s in TTS_SETS},
     log:
         "logs/make_phrases/{model}.log",
     benchmark:
@@ -13,7 +13,7 @@ rule make_phrases:
         "../envs/tts.yaml"
     params:
         phrase=config["target_phrase"],
-        counts=MODEL_SETS,
+        counts=TTS_SETS,
         custom=config["custom_negative_phrases"],
         seed=SEED,
     script:
@@ -40,14 +40,14 @@ rule write_general_texts:
 
 rule synthesize_model_clips:
     input:
-        text="results/{model}/text/{model_set}.txt",
+        text="results/{model}/text/{tts_set}.txt",
         voices=VOICE_FILES,
     output:
-        clips="results/{model}/clips/{model_set}/{shard}.npz",
+        clips="results/{model}/clips/{tts_set}/{shard}.npz",
     log:
-        "logs/synthesize_model_clips/{model}/{model_set}_{shard}.log",
+        "logs/synthesize_model_clips/{model}/{tts_set}_{shard}.log",
     benchmark:
-        "results/benchmarks/synthesize_model_clips/{model}/{model_set}_{shard}.tsv"
+        "results/benchmarks/synthesize_model_clips/{model}/{tts_set}_{shard}.tsv"
     conda:
         "../envs/tts.yaml"
     params:

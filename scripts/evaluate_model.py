@@ -1,12 +1,15 @@
-"""Evaluate the exported model on held-out data; write metrics.json."""
+"""Evaluate the exported model on held-out data at the calibrated threshold; write metrics.json, test scores and the test DET curve."""
+import json
 import logging
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from wakeforge.audio import write_json
+from wakeforge import metrics
+from wakeforge.audio import save_npz, write_json
+from wakeforge.calibrate import det_curve
 from wakeforge.cli import run_script
-from wakeforge.evaluate import evaluate
+from wakeforge.evaluate import evaluate_calibrated, score_sets
 from wakeforge.export import OnnxScorer
 from wakeforge.model import load_checkpoint
 from wakeforge.texts import drop_phrase
@@ -22,14 +25,25 @@ def main(smk):
     if n_dropped:
         log.warning("dropped %d general negative clips that contain the phrase", n_dropped)
     extra = {"openwakeword": np.load(i.fp_validation[0])} if i.fp_validation else None
-    result = evaluate(OnnxScorer(i.onnx, threads=smk.threads), np.load(i.positive), np.load(i.adversarial), general, np.load(i.stream), p.threshold, p.targets, p.refractory_s, extra)
+    scorer = OnnxScorer(i.onnx, threads=smk.threads)
+    scores = score_sets(scorer, np.load(i.positive), np.load(i.adversarial), general, np.load(i.stream), extra)
+    with open(i.sidecar) as fh:
+        calibration = json.load(fh)
+    result = evaluate_calibrated(scores, calibration, p.threshold, p.targets, p.refractory_s)
+    if i.personal:  # the user's held-out recordings, reported on their own
+        personal = scorer(np.load(i.personal[0]))
+        result["personal"] = {"n_clips": int(len(personal)), "recall": metrics.recall(personal, result["threshold"])}
+        log.info("personal recordings: recall %.3f on %d held-out clips", result["personal"]["recall"], len(personal))
     _, ckpt = load_checkpoint(i.checkpoint)
     result = {"phrase": p.phrase, "model": str(i.onnx), **result, "training": {"best_step": ckpt["step"], "validation": ckpt["val_metrics"], "steps_per_second": ckpt["steps_per_second"], "device": ckpt["device"]}}
+    save_npz(smk.output.scores, positive=scores.positive, adversarial=scores.adversarial, general=scores.general)
+    det_curve(scores.positive, list(scores.streams.values()), p.refractory_s).to_frame().to_csv(smk.output.det, index=False)
     write_json(smk.output.metrics, result)
     missed = [k for k, ok in result["meets_targets"].items() if not ok]
     log.log(
         logging.WARNING if missed else logging.INFO,
-        "recall %.3f, accuracy %.3f, %.2f false accepts/h; targets missed: %s", result["recall"], result["accuracy"], result["false_accepts_per_hour"], missed or "none",
+        "threshold %.4f: recall %.3f, accuracy %.3f, %.2f false accepts/h; targets missed: %s",
+        result["threshold"], result["recall"], result["accuracy"], result["false_accepts_per_hour"], missed or "none",
     )
 
 

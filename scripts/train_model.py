@@ -7,6 +7,7 @@ import pandas as pd
 import torch
 
 from wakeforge.cli import run_script
+from wakeforge.recordings import with_personal
 from wakeforge.texts import drop_phrase
 from wakeforge.train import TrainData, train
 
@@ -22,9 +23,13 @@ def main(smk):
     general, n_dropped = drop_phrase(np.load(i.general), meta["general"]["texts"], p.phrase)
     if n_dropped:
         log.warning("dropped %d general negative clips that contain the phrase", n_dropped)
+    personal = (np.load(i.personal[0]), np.load(i.personal[1])["source"]) if i.personal else (None, None)
+    positive, positive_source = with_personal(np.load(i.positive), meta["positive"]["source"], *personal)
+    if i.personal:
+        log.info("added %d augmented copies of the personal recordings to the positives", len(personal[0]))
     data = TrainData(
-        positive=np.load(i.positive),
-        positive_source=meta["positive"]["source"],
+        positive=positive,
+        positive_source=positive_source,
         adversarial=np.load(i.adversarial),
         adversarial_source=meta["adversarial"]["source"],
         general=general,

@@ -72,3 +72,26 @@ def test_evaluate_reports_each_stream_and_pools_them(exported):
     assert result["stream_hours"] == pytest.approx((185 + 485) * 0.08 / 3600)
     assert result["false_accepts"] == streams["wakeforge"]["false_accepts"] + streams["openwakeword"]["false_accepts"]
     assert result["false_accepts_per_hour"] == pytest.approx(result["false_accepts"] / result["stream_hours"])
+
+
+def test_evaluate_calibrated_reports_both_thresholds_and_the_sidecar(exported):
+    _, path, _ = exported
+    scorer = OnnxScorer(path)
+    rng = np.random.default_rng(4)
+    feats = lambda n: rng.standard_normal((n, 16, 96)).astype(np.float32)  # noqa: E731
+    pos, adv, gen = feats(10), feats(8), feats(6)
+    stream = rng.standard_normal((400, 96)).astype(np.float32)
+    targets = {"accuracy": 0.0, "recall": 0.0, "false_accepts_per_hour": 1e9}
+    scores = ev.score_sets(scorer, pos, adv, gen, stream)
+    calibrated, configured = float(np.quantile(scores.positive, 0.3)), float(np.quantile(scores.positive, 0.7))
+    sidecar = {"phrase": "hey saga", "threshold": calibrated, "config_hash": "0" * 64}
+    result = ev.evaluate_calibrated(scores, sidecar, configured, targets)
+    # top level: the calibrated threshold, identical to evaluate() at that threshold
+    assert result["threshold"] == calibrated
+    plain = ev.evaluate(scorer, pos, adv, gen, stream, calibrated, targets)
+    assert {k: result[k] for k in plain} == plain
+    at_configured = result["at_configured_threshold"]
+    assert at_configured["threshold"] == configured
+    assert at_configured["recall"] == pytest.approx(np.mean(scores.positive >= configured))
+    assert at_configured["recall"] < result["recall"]
+    assert result["calibration"] == sidecar

@@ -11,6 +11,7 @@ import subprocess
 import numpy as np
 import pandas as pd
 import pytest
+import soundfile as sf
 import yaml
 from fixture_server import FixtureServer
 from full_tier_site import VOICE, build_site
@@ -26,9 +27,14 @@ pytestmark = pytest.mark.slow
 def full_run(tmp_path_factory):
     files, overrides = build_site()
     workdir = tmp_path_factory.mktemp("full_tier")
-    for item in ("Snakefile", "rules", "scripts", "config", "envs"):
+    for item in ("Snakefile", "rules", "scripts", "config", "envs", "report"):
         src = ROOT / item
         (shutil.copytree if src.is_dir() else shutil.copy)(src, workdir / item)
+    # the user's own recordings (here: Piper saying the phrase at other speeds) ride along
+    recordings = workdir / "my_recordings"
+    recordings.mkdir()
+    write_recordings(recordings)
+    overrides["personal_recordings"] = {"folder": str(recordings), "rounds": 3, "test_fraction": 0.34}
     with FixtureServer(files) as server:
         overrides["assets"]["full"]["hosts"] = {"huggingface": [server.url + "/gone", server.url], "github": [server.url + "/gone", server.url]}
         (workdir / "full.yaml").write_text(yaml.safe_dump(overrides))
@@ -39,6 +45,16 @@ def full_run(tmp_path_factory):
         snakemake(workdir, "--configfile", str(ROOT / "tests" / "data" / "tiny_config.yaml"), str(workdir / "full.yaml"))
         dry = snakemake(workdir, "-n", "--configfile", str(ROOT / "tests" / "data" / "tiny_config.yaml"), str(workdir / "full.yaml"))
         yield workdir, server, {"acav": acav_path, "voice": voice_path}, dry
+
+
+def write_recordings(folder):
+    from wakeforge.seeding import rng_for
+    from wakeforge.tts import available_engines, synthesize_texts
+
+    engines, _ = available_engines(["piper"])
+    clips, _, _ = synthesize_texts(["hey saga", "hey saga!", "hey, saga", "hey saga?"], engines, rng_for(5, "recordings"), {"length_scale": (0.8, 1.3)})
+    for i, clip in enumerate(clips):
+        sf.write(folder / f"take{i}.wav", np.concatenate([np.zeros(8000, np.int16), clip, np.zeros(8000, np.int16)]), 16000)
 
 
 def test_downloads_resume_and_fall_back(full_run):
@@ -83,6 +99,10 @@ def test_training_and_metrics_use_the_validation_features(full_run):
     train_log = (workdir / "logs" / "train_model" / "hey_saga.log").read_text()
     assert "precomputed negatives: 3000 windows, 2000 on the device" in train_log
     assert (out / "hey_saga.onnx").is_file()
+    # personal recordings: 4 takes -> 3 for training (x3 rounds), 1 held out (x3), reported apart
+    assert np.load(out / "features" / "personal_train.npy").shape[0] == 9
+    assert metrics["personal"]["n_clips"] == 3 and 0.0 <= metrics["personal"]["recall"] <= 1.0
+    assert "added 9 augmented copies of the personal recordings" in train_log
 
 
 def test_nothing_left_to_do_afterwards(full_run):
@@ -91,7 +111,7 @@ def test_nothing_left_to_do_afterwards(full_run):
 
 
 def test_unreachable_mirrors_give_one_clear_line_and_no_file(tmp_path):
-    for item in ("Snakefile", "rules", "scripts", "config", "envs"):
+    for item in ("Snakefile", "rules", "scripts", "config", "envs", "report"):
         src = ROOT / item
         (shutil.copytree if src.is_dir() else shutil.copy)(src, tmp_path / item)
     dead = "http://127.0.0.1:9"  # nothing listens on the discard port

@@ -1,8 +1,9 @@
 """End to end: the real workflow on a tiny config in a temporary directory.
 
-Runs every rule (assets, TTS, augmentation, features, training, export, evaluation), then checks
-the outputs, that openWakeWord's own runtime loads and streams the model, that a second dry run
-has nothing to do, that config and code changes make exactly the right stages stale, and that a
+Runs every rule (assets, TTS, augmentation, features, training, export, calibration, evaluation,
+plots), then checks the outputs, the threshold sidecar, the figures and ``snakemake --report``,
+that openWakeWord's own runtime loads and streams the model, that a second dry run has nothing to
+do, that config and code changes make exactly the right stages stale, and that a
 second phrase reruns only phrase-specific rules.
 """
 
@@ -31,8 +32,27 @@ PHRASE_RULES = {
     "merge_model_features",
     "train_model",
     "export_onnx",
+    "export_tflite",
+    "calibrate_threshold",
     "evaluate_model",
+    "plot_results",
     "all",
+}
+# the sidecar records the config's hash, so any config change reruns calibration and what follows it
+AFTER_EXPORT = {"calibrate_threshold", "evaluate_model", "plot_results", "all"}
+PLOTS = ("det_curve.png", "score_histograms.png", "training_curves.png", "stage_runtimes.png")
+SIDECAR_KEYS = {
+    "phrase",
+    "model",
+    "threshold",
+    "calibrated",
+    "target_false_accepts_per_hour",
+    "meets_target",
+    "validation_recall",
+    "validation_false_accepts_per_hour",
+    "validation_hours",
+    "refractory_seconds",
+    "config_hash",
 }
 SHARED_OUTPUTS = [
     "resources/frontend/melspectrogram.onnx",
@@ -69,7 +89,7 @@ def planned_rules(proc: subprocess.CompletedProcess) -> set[str]:
 @pytest.fixture(scope="module")
 def workflow(tmp_path_factory) -> Path:
     workdir = tmp_path_factory.mktemp("workflow")
-    for item in ("Snakefile", "rules", "scripts", "config", "envs"):
+    for item in ("Snakefile", "rules", "scripts", "config", "envs", "report"):
         src = ROOT / item
         (shutil.copytree if src.is_dir() else shutil.copy)(src, workdir / item)
     snakemake(workdir)
@@ -78,7 +98,7 @@ def workflow(tmp_path_factory) -> Path:
 
 def test_outputs_and_metrics(workflow: Path):
     out = workflow / "results" / "hey_saga"
-    for name in ("hey_saga.onnx", "hey_saga.pt", "metrics.json", "training_history.csv", "clip_length.json"):
+    for name in ("hey_saga.onnx", "hey_saga.tflite", "hey_saga.pt", "metrics.json", "training_history.csv", "clip_length.json"):
         assert (out / name).is_file(), name
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["phrase"] == "hey saga"
@@ -95,6 +115,35 @@ def test_outputs_and_metrics(workflow: Path):
         assert (workflow / path).is_file(), path
     assert (workflow / "logs" / "train_model" / "hey_saga.log").is_file()
     assert (workflow / "results" / "benchmarks" / "train_model" / "hey_saga.tsv").is_file()
+
+
+def test_calibration_sidecar_and_plots(workflow: Path):
+    out = workflow / "results" / "hey_saga"
+    sidecar = json.loads((out / "hey_saga.json").read_text())
+    assert SIDECAR_KEYS <= set(sidecar)
+    assert sidecar["phrase"] == "hey saga" and sidecar["model"] == "hey_saga.onnx"
+    assert 0.0 <= sidecar["threshold"] <= 1.0 and sidecar["calibrated"] is True
+    assert re.fullmatch(r"[0-9a-f]{64}", sidecar["config_hash"])
+    assert sidecar["validation_hours"] > 0 and 0.0 <= sidecar["validation_recall"] <= 1.0
+    assert sidecar["meets_target"] == (sidecar["validation_false_accepts_per_hour"] <= sidecar["target_false_accepts_per_hour"])
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["calibration"] == sidecar
+    assert metrics["threshold"] == sidecar["threshold"]
+    assert metrics["at_configured_threshold"]["threshold"] == 0.5
+    for key in ("recall", "false_accepts_per_hour"):
+        assert np.isfinite(metrics["at_configured_threshold"][key]), key
+    for name in PLOTS:
+        data = (out / name).read_bytes()
+        assert data.startswith(b"\x89PNG") and len(data) > 2000, name
+    assert (workflow / "results" / "benchmarks" / "calibrate_threshold" / "hey_saga.tsv").is_file()
+
+
+def test_report_is_html(workflow: Path):
+    report = workflow / "report.html"
+    snakemake(workflow, "--report", str(report))
+    html = report.read_text()
+    assert html.lstrip().lower().startswith("<!doctype html") or "<html" in html[:2000].lower()
+    assert "det_curve.png" in html and "stage_runtimes.png" in html
 
 
 def test_openwakeword_runtime_loads_and_streams(workflow: Path):
@@ -137,8 +186,9 @@ def dry_run_with(workdir: Path, overlay: str) -> set[str]:
 
 
 def test_config_change_makes_only_its_stage_stale(workflow: Path):
-    assert dry_run_with(workflow, "evaluation: {targets: {recall: 0.6}}\n") == {"evaluate_model", "all"}
-    assert dry_run_with(workflow, "train: {steps: 301}\n") == {"train_model", "export_onnx", "evaluate_model", "all"}
+    assert dry_run_with(workflow, "evaluation: {targets: {recall: 0.6}}\n") == AFTER_EXPORT
+    assert dry_run_with(workflow, "evaluation: {calibrate: false}\n") == AFTER_EXPORT
+    assert dry_run_with(workflow, "train: {steps: 301}\n") == {"train_model", "export_onnx", "export_tflite"} | AFTER_EXPORT
     assert dry_run_with(workflow, "augmentation: {snr_db: [0.0, 10.0]}\n") >= {"augment_model_clips", "augment_general_clips", "train_model"}
 
 
@@ -148,7 +198,7 @@ def test_script_change_makes_only_its_stage_stale(workflow: Path):
     try:
         script.write_text(original + "\n# edited\n")
         proc = snakemake(workflow, "-n")
-        assert planned_rules(proc) == {"export_onnx", "evaluate_model", "all"}
+        assert planned_rules(proc) == {"export_onnx", "export_tflite"} | AFTER_EXPORT
     finally:
         script.write_text(original)
 

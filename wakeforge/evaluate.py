@@ -4,10 +4,14 @@ In: the ONNX model, features of held-out positive / adversarial / general clips 
 on, never used for checkpoint selection), the negative streams' embeddings (their second halves:
 the first halves chose the checkpoint), the threshold and the user's targets.
 Out: a metrics dict (written as ``metrics.json``): accuracy, recall, false accepts per hour,
-per-set rates, counts, and whether each target is met.
+per-set rates, counts, and whether each target is met; in the workflow at the threshold calibrated
+on validation data (calibrate.py's sidecar, included under ``calibration``) and also at the
+configured ``evaluation.threshold`` (under ``at_configured_threshold``).
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -16,28 +20,38 @@ from .export import OnnxScorer
 from .features import stream_windows
 
 
-def evaluate(
+@dataclass
+class HeldOutScores:
+    """Scores of the held-out test sets: per clip, and per 80 ms frame of each stream's second half."""
+
+    positive: np.ndarray
+    adversarial: np.ndarray
+    general: np.ndarray
+    streams: dict[str, np.ndarray]
+
+
+def score_sets(
     scorer: OnnxScorer,
     positive: np.ndarray,
     adversarial: np.ndarray,
     general: np.ndarray,
     stream: np.ndarray,
-    threshold: float,
-    targets: dict,
-    refractory_s: float = 1.0,
     extra_streams: dict[str, np.ndarray] | None = None,
-) -> dict:
-    """Score every held-out set with the exported model and compare with the targets.
-
-    ``extra_streams`` (full tier: openWakeWord's false-positive validation features) are negative
-    streams like ``stream``: their second halves are scored too, and false accepts per hour are
-    reported per stream and pooled over all of them (hours from the frame counts).
-    """
+) -> HeldOutScores:
+    """Score every held-out set once (streams: their second halves only)."""
     streams = {"wakeforge": stream, **(extra_streams or {})}
-    pos_scores = scorer(positive)
-    adv_scores = scorer(adversarial)
-    gen_scores = scorer(general)
-    stream_scores = {name: scorer(stream_windows(metrics.split_stream(s)[1])) for name, s in streams.items()}
+    return HeldOutScores(
+        positive=scorer(positive),
+        adversarial=scorer(adversarial),
+        general=scorer(general),
+        streams={name: scorer(stream_windows(metrics.split_stream(s)[1])) for name, s in streams.items()},
+    )
+
+
+def metrics_at(scores: HeldOutScores, threshold: float, targets: dict, refractory_s: float = 1.0) -> dict:
+    """The metrics dict of already scored test sets at one ``threshold``."""
+    pos_scores, adv_scores, gen_scores = scores.positive, scores.adversarial, scores.general
+    stream_scores = scores.streams
     per_stream = {
         name: {
             "hours": len(s) * metrics.FRAME_SECONDS / 3600,
@@ -72,4 +86,53 @@ def evaluate(
         "recall": bool(result["recall"] >= targets["recall"]),
         "false_accepts_per_hour": bool(result["false_accepts_per_hour"] <= targets["false_accepts_per_hour"]),
     }
+    return result
+
+
+def evaluate(
+    scorer: OnnxScorer,
+    positive: np.ndarray,
+    adversarial: np.ndarray,
+    general: np.ndarray,
+    stream: np.ndarray,
+    threshold: float,
+    targets: dict,
+    refractory_s: float = 1.0,
+    extra_streams: dict[str, np.ndarray] | None = None,
+) -> dict:
+    """Score every held-out set with the exported model and compare with the targets.
+
+    ``extra_streams`` (full tier: openWakeWord's false-positive validation features) are negative
+    streams like ``stream``: their second halves are scored too, and false accepts per hour are
+    reported per stream and pooled over all of them (hours from the frame counts).
+    """
+    return metrics_at(score_sets(scorer, positive, adversarial, general, stream, extra_streams), threshold, targets, refractory_s)
+
+
+def evaluate_calibrated(
+    scores: HeldOutScores,
+    calibration: dict,
+    configured_threshold: float,
+    targets: dict,
+    refractory_s: float = 1.0,
+) -> dict:
+    """Metrics at the calibrated threshold (the sidecar's), plus ``at_configured_threshold``
+    (``evaluation.threshold``) and the sidecar's content under ``calibration``."""
+    result = metrics_at(scores, float(calibration["threshold"]), targets, refractory_s)
+    at_configured = metrics_at(scores, float(configured_threshold), targets, refractory_s)
+    result["at_configured_threshold"] = {
+        k: at_configured[k]
+        for k in (
+            "threshold",
+            "accuracy",
+            "recall",
+            "false_accepts_per_hour",
+            "false_accepts",
+            "streams",
+            "adversarial_false_positive_rate",
+            "general_false_positive_rate",
+            "meets_targets",
+        )
+    }
+    result["calibration"] = dict(calibration)
     return result
