@@ -224,3 +224,23 @@ def test_conv_attention_learns():
     cfg = {**TRAIN_CFG, "steps": 200}
     best, _ = tr.train(toy_data(), {"type": "conv_attention", "layer_dim": 32, "n_blocks": 1, "attention_heads": 4}, cfg, 0.5, 1.0, seed=2)
     assert best["val_metrics"]["val_recall"] >= 0.9
+
+
+def test_selection_prefers_the_best_calibrated_recall():
+    rows = [
+        {"val_recall": 0.99, "val_fp_per_hour": 3.0, "val_recall_at_target": 0.70, "val_meets_target": 1.0},
+        {"val_recall": 0.90, "val_fp_per_hour": 6.0, "val_recall_at_target": 0.85, "val_meets_target": 1.0},
+        {"val_recall": 0.95, "val_fp_per_hour": 0.0, "val_recall_at_target": 0.95, "val_meets_target": 0.0},
+    ]
+    assert max(rows, key=lambda r: tr.select_key(r, 0.2)) is rows[1]
+
+
+def test_operating_point_at_target_matches_calibration():
+    rng = np.random.default_rng(0)
+    pos = rng.uniform(0.5, 1.0, 200)
+    stream = np.zeros(45_000)
+    stream[[100, 5000, 9000]] = [0.6, 0.7, 0.8]  # three lone false accepts in an hour
+    point = tr.operating_point_at_target(pos, [stream], fp_target=1.0, refractory_s=1.0)
+    assert point["val_meets_target"] == 1.0
+    assert 0.7 < point["val_threshold_at_target"] <= 0.8 + 1e-9  # one false accept left (0.8) at most
+    assert point["val_recall_at_target"] == pytest.approx(np.mean(pos >= point["val_threshold_at_target"]))
