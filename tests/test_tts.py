@@ -2,20 +2,27 @@
 
 import shutil
 import sys
+from concurrent.futures import ProcessPoolExecutor
+from multiprocessing import get_context
 
 import numpy as np
+import onnxruntime
 import pytest
 
 from wakeforge import tts
 from wakeforge.audio import SAMPLE_RATE, load_clips
 from wakeforge.errors import WakeforgeError
+from wakeforge.seeding import rng_for
 
 HAS_ESPEAK = shutil.which("espeak-ng") is not None
+HAS_CUDA = "CUDAExecutionProvider" in onnxruntime.get_available_providers()
+CPU = ["CPUExecutionProvider"]
+CUDA = ["CUDAExecutionProvider", "CPUExecutionProvider"]
 
 
 @pytest.fixture(scope="module")
 def piper():
-    return tts.PiperEngine()
+    return tts.PiperEngine(device="cpu")
 
 
 def rng(seed=0):
@@ -224,3 +231,97 @@ def test_espeak_engine():
     assert len(slow) > 1.3 * len(fast)
     clips, kept, skipped_n = tts.synthesize_texts(["-v leading dash", "hello"], [espeak], rng(12))
     assert skipped_n == 0 and kept == ["-v leading dash", "hello"]
+
+
+# -- devices and parallel shards -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "available, device, expected",
+    [
+        (CPU, "auto", CPU),
+        (CPU, "cpu", CPU),
+        (CPU, "cuda", CPU),  # falls back, with a warning
+        (["AzureExecutionProvider", *CPU], "auto", CPU),
+        (["TensorrtExecutionProvider", *CUDA], "auto", CUDA),
+        (CUDA, "cuda", CUDA),
+        (CUDA, " CUDA ", CUDA),
+        (CUDA, "cpu", CPU),
+    ],
+)
+def test_piper_provider_selection(monkeypatch, caplog, available, device, expected):
+    monkeypatch.setattr(onnxruntime, "get_available_providers", lambda: list(available))
+    assert tts.piper_providers(device) == expected
+    fell_back = device == "cuda" and "CUDAExecutionProvider" not in available
+    assert ("no CUDAExecutionProvider" in caplog.text) == fell_back
+
+
+def test_piper_device_must_be_known():
+    with pytest.raises(WakeforgeError, match="Piper device must be one of auto, cpu, cuda"):
+        tts.piper_providers("gpu")
+    with pytest.raises(WakeforgeError, match="Piper device"):
+        tts.available_engines([{"name": "piper", "device": "tpu"}])
+
+
+def test_cuda_without_the_provider_runs_on_the_cpu_with_the_same_audio(piper, monkeypatch):
+    monkeypatch.setattr(onnxruntime, "get_available_providers", lambda: list(CPU))
+    engine = tts.PiperEngine(device="cuda")
+    assert engine.providers == CPU and engine.deterministic
+    assert not engine._opts.use_deterministic_compute
+    assert np.array_equal(engine.synthesize("hey saga", rng(20)), piper.synthesize("hey saga", rng(20)))
+    engines, _ = tts.available_engines(["piper"], device="cuda")
+    assert engines[0].providers == CPU
+
+
+def test_cuda_session_is_asked_for_fixed_algorithms_and_determinism(monkeypatch):
+    """Without a GPU: the session onnxruntime is asked for when the CUDA provider is there."""
+    seen = {}
+
+    class FakeSession:
+        def __init__(self, model, sess_options=None, providers=None):
+            seen.update(model=model, options=sess_options, providers=providers)
+
+        def get_providers(self):
+            return ["CPUExecutionProvider"]  # as when CUDA's libraries fail to load
+
+    monkeypatch.setattr(tts, "piper_providers", lambda device: list(CUDA))
+    monkeypatch.setattr(onnxruntime, "InferenceSession", FakeSession)
+    engine = tts.PiperEngine(seedable=False)
+    assert seen["providers"] == [("CUDAExecutionProvider", {"cudnn_conv_algo_search": "DEFAULT"}), "CPUExecutionProvider"]
+    assert seen["options"].use_deterministic_compute and seen["options"].intra_op_num_threads == 1
+    assert engine.providers == CPU  # what the session really got
+
+
+def test_available_engines_passes_device_and_threads(monkeypatch):
+    monkeypatch.setattr(onnxruntime, "get_available_providers", lambda: list(CPU))
+    engines, _ = tts.available_engines([{"name": "piper", "device": "cpu", "threads": 2}], threads=1, device="cuda")
+    assert engines[0].providers == CPU and engines[0].device == "cpu" and engines[0]._opts.intra_op_num_threads == 2
+    engines, _ = tts.available_engines(["piper"])
+    assert engines[0].device == "auto" and engines[0]._opts.intra_op_num_threads == 1
+
+
+@pytest.mark.skipif(not HAS_CUDA, reason="onnxruntime has no CUDAExecutionProvider")
+def test_piper_on_cuda_is_deterministic_per_seed():
+    engine = tts.PiperEngine(device="cuda")
+    assert engine.providers[0] == "CUDAExecutionProvider" and engine.deterministic
+    a = engine.synthesize("hey saga, what time is it", rng(21))
+    b = engine.synthesize("hey saga, what time is it", rng(21))
+    assert np.array_equal(a, b) and 0.5 * SAMPLE_RATE < len(a) < 4 * SAMPLE_RATE
+
+
+SHARD_TEXTS = [["hey saga", "soggy saga"], ["what a lovely day", "hey saga"]]
+
+
+def _synthesize_shard_in_a_worker(shard):
+    """What scripts/synthesize_clips.py does for one shard, in a fresh process."""
+    engines, _ = tts.available_engines(["piper"], device="cpu")
+    clips, _, _ = tts.synthesize_texts(SHARD_TEXTS[shard], engines, rng_for(3, "tts", "texts.txt", shard))
+    return clips
+
+
+def test_shards_in_parallel_processes_give_the_clips_of_one_process(piper):
+    serial = [tts.synthesize_texts(t, [piper], rng_for(3, "tts", "texts.txt", i))[0] for i, t in enumerate(SHARD_TEXTS)]
+    with ProcessPoolExecutor(max_workers=2, mp_context=get_context("spawn")) as pool:
+        parallel = list(pool.map(_synthesize_shard_in_a_worker, range(len(SHARD_TEXTS))))
+    assert [len(s) for s in parallel] == [2, 2]
+    assert all(np.array_equal(a, b) for s, p in zip(serial, parallel) for a, b in zip(s, p))

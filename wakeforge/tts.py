@@ -12,9 +12,14 @@ Determinism
     the same text and settings. :class:`PiperEngine` therefore rewrites the graph in memory (with the
     ``onnx`` package): each random node becomes a ``Slice`` of an extra noise input of the same
     shape, which we fill from the clip's numpy Generator. Same seed -> bit-identical audio (on the
-    same onnxruntime build and thread count). With zero noise scales the rewritten graph gives
-    exactly the stock graph's output. If ``onnx`` is missing or the graph has an unexpected form,
-    the engine falls back to the stock graph and sets ``deterministic = False``.
+    same onnxruntime build, execution provider and thread count). With zero noise scales the
+    rewritten graph gives exactly the stock graph's output. If ``onnx`` is missing or the graph has
+    an unexpected form, the engine falls back to the stock graph and sets ``deterministic = False``.
+
+Speed
+    Piper runs on onnxruntime's CUDAExecutionProvider when onnxruntime has it (``device="auto"``),
+    else on the CPU with one intra-op thread per process: the workflow keeps every core busy by
+    running one shard job per core (``benchmarks/bench_tts.py`` measures that against one process).
 
 Prosody
     A ``prosody`` dict maps parameter names to ``(low, high)`` ranges drawn uniformly per clip:
@@ -172,11 +177,39 @@ def _seedable_model(model_path: Path) -> tuple[bytes, list[tuple[str, float, flo
     return model.SerializeToString(), inputs
 
 
-class PiperEngine(TTSEngine):
-    """A Piper voice run through onnxruntime on the CPU, with seedable noise (see the module doc).
+PIPER_DEVICES = ("auto", "cpu", "cuda")
 
-    ``threads`` is onnxruntime's intra-op thread count (1 suits one process per core).
-    ``speakers`` restricts the speaker ids drawn for multi-speaker voices (default: all).
+
+def piper_providers(device: str = "auto") -> list[str]:
+    """onnxruntime providers for ``device``: ``auto`` -> CUDA when onnxruntime has it, else the CPU.
+
+    ``cuda`` without the CUDAExecutionProvider (the plain ``onnxruntime`` build) warns and uses the CPU.
+    """
+    import onnxruntime
+
+    device = str(device).strip().lower()
+    if device not in PIPER_DEVICES:
+        raise WakeforgeError(f"Piper device must be one of {', '.join(PIPER_DEVICES)}, not {device!r}")
+    has_cuda = "CUDAExecutionProvider" in onnxruntime.get_available_providers()
+    if device == "cuda" and not has_cuda:
+        log.warning("Piper device 'cuda' asked for, but onnxruntime has no CUDAExecutionProvider; using the CPU")
+    if device != "cpu" and has_cuda:
+        return ["CUDAExecutionProvider", "CPUExecutionProvider"]
+    return ["CPUExecutionProvider"]
+
+
+class PiperEngine(TTSEngine):
+    """A Piper voice run through onnxruntime, with seedable noise (see the module doc).
+
+    ``threads`` is onnxruntime's intra-op thread count: 1 suits one process per core, which is how
+    the workflow uses every core (one single-threaded shard job per core: two such processes
+    synthesize about 1.8x as fast as one, while one process with two threads reaches about 1.6x).
+    ``device`` is ``auto`` (onnxruntime's CUDAExecutionProvider when available, else the CPU),
+    ``cpu`` or ``cuda``; ``providers`` lists the providers the session really got. On CUDA the
+    noise still comes from numpy, cuDNN's convolution algorithm is fixed (no per-shape search) and
+    deterministic compute is on, so a seed gives the same audio run to run on one GPU (not
+    bit-identical to the CPU's). ``speakers`` restricts the speaker ids drawn for multi-speaker
+    voices (default: all).
     """
 
     name = "piper"
@@ -189,6 +222,7 @@ class PiperEngine(TTSEngine):
         threads: int = 1,
         speakers: Sequence[int] | None = None,
         seedable: bool = True,
+        device: str = "auto",
     ):
         import onnxruntime
         from piper import PiperConfig
@@ -217,10 +251,14 @@ class PiperEngine(TTSEngine):
         self.speakers = [int(s) for s in speakers] if speakers is not None else list(range(max(1, self.num_speakers)))
         self.name = f"piper:{model_path.stem}"
 
+        self.providers = piper_providers(device)
+        self.device = str(device).strip().lower()
         self._opts = onnxruntime.SessionOptions()
         self._opts.intra_op_num_threads = max(1, int(threads))
         self._opts.inter_op_num_threads = 1
         self._opts.log_severity_level = 4  # a too-short noise buffer logs an error before the retry
+        if self.providers[0] == "CUDAExecutionProvider":
+            self._opts.use_deterministic_compute = True
         self._config = config
         self._noise_inputs: list[tuple[str, float, float]] = []
         self._noise_channels: list[int] | None = None
@@ -245,10 +283,15 @@ class PiperEngine(TTSEngine):
         import onnxruntime
         from piper import PiperVoice
 
+        providers: list[Any] = list(self.providers)
+        if providers[0] == "CUDAExecutionProvider":
+            # A fixed cuDNN algorithm: no exhaustive search for every new text length, same result run to run.
+            providers[0] = ("CUDAExecutionProvider", {"cudnn_conv_algo_search": "DEFAULT"})
         try:
-            session = onnxruntime.InferenceSession(model, sess_options=self._opts, providers=["CPUExecutionProvider"])
+            session = onnxruntime.InferenceSession(model, sess_options=self._opts, providers=providers)
         except Exception as exc:
             raise WakeforgeError(f"cannot load Piper voice model {self.model_path}: {exc}") from exc
+        self.providers = list(session.get_providers())  # what onnxruntime really uses (CUDA may fail to load)
         self.voice = PiperVoice(session=session, config=self._config)
 
     # -- noise --------------------------------------------------------------------------------
@@ -450,12 +493,17 @@ def _parse_spec(spec: str | Mapping[str, Any]) -> tuple[str, float, dict[str, An
     return name, weight, opts
 
 
-def available_engines(requested: Sequence[str | Mapping[str, Any]], threads: int = 1) -> tuple[list[TTSEngine], list[str]]:
+def available_engines(
+    requested: Sequence[str | Mapping[str, Any]],
+    threads: int = 1,
+    device: str = "auto",
+) -> tuple[list[TTSEngine], list[str]]:
     """Build the requested engines: ``(engines, skipped_with_reason)``.
 
     ``requested`` holds names (``"piper"``, ``"espeak"``) or mappings ``{"name": ..., "weight": ...,
-    **options}`` (Piper: ``model``, ``config``, ``speakers``; eSpeak: ``voices``, ``variants``,
-    ``base_wpm``). Each built engine gets a ``weight`` attribute. eSpeak without the ``espeak-ng``
+    **options}`` (Piper: ``model``, ``config``, ``speakers``, ``threads``, ``device``; eSpeak:
+    ``voices``, ``variants``, ``base_wpm``). ``threads`` and ``device`` (see :class:`PiperEngine`)
+    are the Piper defaults. Each built engine gets a ``weight`` attribute. eSpeak without the ``espeak-ng``
     command is skipped with a reason (``"espeak-ng not installed: skipped"``); a broken Piper voice
     is an error. Raises :class:`WakeforgeError` if nothing is left.
     """
@@ -471,6 +519,7 @@ def available_engines(requested: Sequence[str | Mapping[str, Any]], threads: int
                 opts.pop("config", None),
                 threads=int(opts.pop("threads", threads)),
                 speakers=opts.pop("speakers", None),
+                device=str(opts.pop("device", device)),
             )
         else:
             if not espeak_available() and "executable" not in opts:
