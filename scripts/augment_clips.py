@@ -1,5 +1,6 @@
 """Augment one shard of clips into fixed-length training/test clips."""
 import json
+import logging
 from typing import TYPE_CHECKING
 
 from wakeforge.audio import load_clips, save_npz
@@ -21,10 +22,13 @@ def main(smk):
         clip_samples = GENERAL_CLIP_SAMPLES
     pool_rng = rng_for(p.seed, "pool", smk.input.clips)
     rirs, backgrounds = (load_pool(m, p.pool, pool_rng) for m in (smk.input.rirs, smk.input.background))
-    augmenter = Augmenter(AugmentSettings.from_config(p.augmentation), rirs, backgrounds)
+    # GPU when torch sees one, else numpy on the rule's threads
+    augmenter = Augmenter(AugmentSettings.from_config(p.augmentation), rirs, backgrounds, threads=smk.threads)
     shard = int(smk.wildcards.shard)
     rng = rng_for(p.seed, "augment", smk.input.clips)
     audio, source = augmenter.augment(clips, clip_samples, rng, p.mode, rounds=p.rounds, progress=True)
+    applied = ", ".join(f"{name} {flags.mean():.0%}" for name, flags in augmenter.applied.items()) if len(audio) else "none"
+    logging.getLogger("wakeforge.augment").info("%d clips on %s; effects applied: %s", len(audio), augmenter.device, applied)
     save_npz(smk.output.augmented, audio=audio, source=source + shard * 10_000_000, texts=[texts[i] for i in source])
 
 

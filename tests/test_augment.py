@@ -5,6 +5,12 @@ from wakeforge import augment
 from wakeforge.audio import SAMPLE_RATE, to_float
 from wakeforge.augment import Augmenter, AugmentSettings
 
+# Every effect off: tests switch on the ones they look at.
+QUIET = dict(
+    rir_probability=0.0, background_probability=0.0, color_noise_probability=0.0, eq_probability=0.0,
+    bandstop_probability=0.0, pitch_probability=0.0, distortion_probability=0.0, end_jitter_s=0.0,
+)  # fmt: skip
+
 
 def test_clip_length_rule():
     # median + 750 ms, at least 2 s, whole 80 ms chunks
@@ -29,6 +35,11 @@ def test_place_random_crops_long_speech():
     assert len(x) == 32000 and np.all(np.diff(x) == 1)
 
 
+def test_placements_keep_the_end_of_speech_longer_than_the_window():
+    src, dst, count = augment.placements(np.array([40000, 1000]), 32000, np.random.default_rng(2), "end", 0.0)
+    assert src.tolist() == [8000, 0] and dst.tolist() == [0, 31000] and count.tolist() == [32000, 1000]
+
+
 def test_mix_at_snr_hits_the_ratio():
     rng = np.random.default_rng(2)
     signal, noise = rng.standard_normal(16000).astype(np.float32), rng.standard_normal(16000).astype(np.float32) * 3
@@ -48,24 +59,76 @@ def test_apply_rir_keeps_level_and_spreads_energy():
 
 def test_colored_noise_slopes():
     rng = np.random.default_rng(3)
-    for exponent, slope_db in ((0.0, 0.0), (-1.0, -3.0), (-2.0, -6.0)):
-        x = augment.colored_noise(2**16, exponent, rng)
-        spec = np.abs(np.fft.rfft(x)) ** 2
-        freqs = np.fft.rfftfreq(len(x), 1 / SAMPLE_RATE)
-        band = lambda f: spec[(freqs > f / 1.2) & (freqs < f * 1.2)].mean()  # noqa: E731
-        measured = 10 * np.log10(band(2000) / band(1000))
-        assert measured == pytest.approx(slope_db, abs=1.0)
+    be = augment._Backend("cpu")
+    for exponent, slope_db in ((0.0, 0.0), (-1.0, -3.0), (-2.0, -6.0), (1.0, 3.0)):
+        batch = augment.colored_noise_rows(2**16, np.array([exponent]), rng, be)
+        for x in (augment.colored_noise(2**16, exponent, rng), batch[0]):
+            spec = np.abs(np.fft.rfft(x)) ** 2
+            freqs = np.fft.rfftfreq(len(x), 1 / SAMPLE_RATE)
+            band = lambda f: spec[(freqs > f / 1.2) & (freqs < f * 1.2)].mean()  # noqa: E731
+            assert 10 * np.log10(band(2000) / band(1000)) == pytest.approx(slope_db, abs=1.0)
+        assert augment.rms(batch[0]) == pytest.approx(1.0, rel=1e-3)
 
 
-def make_augmenter(**overrides):
+def test_pitch_shift_moves_a_tone_and_keeps_duration_and_level():
+    be = augment._Backend("cpu")
+    t = np.arange(32000) / SAMPLE_RATE
+    tone = (0.5 * np.sin(2 * np.pi * 440 * t) * (t > 0.5)).astype(np.float32)
+    semitones = np.array([-3.0, 0.0, 2.5])
+    out = augment.pitch_shift(np.stack([tone] * 3), semitones, be)
+    assert out.shape == (3, 32000)
+    freqs = np.fft.rfftfreq(16000, 1 / SAMPLE_RATE)
+    for y, s in zip(out, semitones):
+        peak = freqs[np.argmax(np.abs(np.fft.rfft(y[16000:] * np.hanning(16000))))]
+        assert peak == pytest.approx(440 * 2 ** (s / 12), abs=2.0)
+        assert augment.rms(y[9000:]) == pytest.approx(augment.rms(tone[9000:]), rel=0.03)
+        assert np.abs(y[:7000]).max() < 1e-3  # the silence before the tone stays silent
+    assert np.abs(out[1] - tone).max() < 2e-3  # 0 semitones: unchanged
+
+
+def audiomentations_eq_impulse(d, row):
+    """The impulse response of audiomentations' seven EQ filters with the parameters drawn for ``row``."""
+    import audiomentations as am
+
+    x = np.zeros(augment.IIR_SAMPLES + 1, dtype=np.float32)
+    x[1] = 1.0  # after a zero: audiomentations starts its filters in the steady state of the first sample
+    filters = [am.LowShelfFilter(p=1.0)] + [am.PeakingFilter(p=1.0) for _ in range(5)] + [am.HighShelfFilter(p=1.0)]
+    for band, f in enumerate(filters):
+        f.parameters = {"should_apply": True, "center_freq": d.eq_freq[row, band], "gain_db": d.eq_gain_db[row, band], "q_factor": d.eq_q[row, band]}
+        x = f.apply(x, SAMPLE_RATE)
+    return x[1:]
+
+
+def scipy_bandstop_response(d, row):
+    """The frequency response (IIR_SAMPLES // 2 + 1 bins) of the band-stop scipy designs for ``row``'s draws."""
+    from scipy.signal import butter, sosfreqz
+
+    c, frac = d.bandstop_center[row], d.bandstop_fraction[row]
+    band = [c * (1 - frac / 2), min(c * (1 + frac / 2), 8000 * 0.9999)]
+    sos = butter(int(d.bandstop_order[row]), band, btype="bandstop", fs=SAMPLE_RATE, output="sos")
+    return sosfreqz(sos, worN=augment.IIR_SAMPLES // 2 + 1)[1]
+
+
+def test_eq_and_bandstop_match_audiomentations_and_scipy():
+    settings = AugmentSettings(**{**QUIET, "eq_probability": 1.0, "bandstop_probability": 1.0})
+    d = augment.draw_block(settings, np.full(3, 16000), 32000, "end", np.random.default_rng(4), 0, [])
+    flags = {"eq": np.array([True, True, False]), "bandstop": np.array([False, True, True])}
+    h = Augmenter._iir_impulses(d, np.arange(3), flags)
+    assert np.abs(h[0] - audiomentations_eq_impulse(d, 0)).max() < 1e-4
+    both = np.fft.rfft(audiomentations_eq_impulse(d, 1)) * scipy_bandstop_response(d, 1)
+    assert np.abs(np.fft.rfft(h[1]) - both).max() < 0.02
+    assert np.abs(np.fft.rfft(h[2]) - scipy_bandstop_response(d, 2)).max() < 0.02
+
+
+def make_augmenter(device="cpu", **overrides):
     rng = np.random.default_rng(4)
     rirs = [np.exp(-np.arange(2000) / 300.0).astype(np.float32)]
     backgrounds = [rng.standard_normal(SAMPLE_RATE * 3).astype(np.float32) * 0.1]
-    return Augmenter(AugmentSettings(**overrides), rirs, backgrounds)
+    return Augmenter(AugmentSettings(**overrides), rirs, backgrounds, device=device)
 
 
 def test_augment_shapes_rounds_and_determinism(piper_clips):
-    aug = make_augmenter()
+    aug = make_augmenter(pitch_probability=0.5, eq_probability=0.5, bandstop_probability=0.5, distortion_probability=0.5)
     a, source = aug.augment(piper_clips, 32000, np.random.default_rng(5), "end", rounds=2)
     b, _ = aug.augment(piper_clips, 32000, np.random.default_rng(5), "end", rounds=2)
     c, _ = aug.augment(piper_clips, 32000, np.random.default_rng(6), "end", rounds=2)
@@ -77,6 +140,25 @@ def test_augment_shapes_rounds_and_determinism(piper_clips):
     assert np.all(peaks_db <= -0.9) and np.all(peaks_db >= -20.5)
 
 
+def test_threads_do_not_change_the_output_and_block_size_does(piper_clips):
+    clips = piper_clips * 12  # three blocks
+    aug = make_augmenter(pitch_probability=0.5, eq_probability=0.5)
+    a, _ = aug.augment(clips, 32000, np.random.default_rng(7), "random")
+    aug.threads = 2
+    b, _ = aug.augment(clips, 32000, np.random.default_rng(7), "random")
+    aug.block_size = 5
+    c, _ = aug.augment(clips, 32000, np.random.default_rng(7), "random")
+    assert np.array_equal(a, b) and not np.array_equal(a, c)  # other blocks take the draws in another order
+
+
+def test_torch_code_path_matches_numpy(piper_clips):
+    torch = pytest.importorskip("torch")
+    settings = dict(pitch_probability=0.5, eq_probability=0.5, bandstop_probability=0.5, distortion_probability=0.5, color_noise_probability=0.5)
+    a, _ = make_augmenter(**settings).augment(piper_clips * 4, 32000, np.random.default_rng(8), "end")
+    b, _ = make_augmenter(device=torch.device("cpu"), **settings).augment(piper_clips * 4, 32000, np.random.default_rng(8), "end")
+    assert np.abs(a.astype(np.int32) - b).max() <= 8  # float rounding only
+
+
 def test_background_only_clips_have_no_speech(piper_clips):
     aug = make_augmenter(background_only_fraction=1.0, color_noise_probability=0.0)
     out, _ = aug.augment(piper_clips[:1], 32000, np.random.default_rng(7), "random")
@@ -85,6 +167,70 @@ def test_background_only_clips_have_no_speech(piper_clips):
     # ... and it is the background's flat spectrum, not speech energy concentrated below 4 kHz
     spec = np.abs(np.fft.rfft(out[0].astype(np.float32))) ** 2
     assert spec[len(spec) // 2 :].sum() / spec.sum() > 0.3
+    assert aug.applied["silent"].all() and aug.applied["background"].all() and not aug.applied["pitch"].any()
+
+
+def tone_clip(seconds=1.0, freq=300.0):
+    t = np.arange(int(seconds * SAMPLE_RATE)) / SAMPLE_RATE
+    return (np.sin(2 * np.pi * freq * t) * 16000).astype(np.int16)
+
+
+@pytest.mark.parametrize("kind", ["background", "color_noise"])
+def test_noise_is_mixed_at_the_drawn_snr(kind):
+    settings = {**QUIET, "background_probability": 1.0, "snr_db": (10.0, 10.0)} if kind == "background" else {
+        **QUIET, "color_noise_probability": 1.0, "color_noise_snr_db": (20.0, 20.0), "color_noise_exponent": (0.0, 0.0)}  # fmt: skip
+    aug = make_augmenter(**settings)
+    out, _ = aug.augment([tone_clip()] * 4, 32000, np.random.default_rng(9), "end")
+    assert aug.applied[kind].all()
+    for row in out.astype(np.float64):
+        noise_power = np.mean(row[:15000] ** 2)  # the second before the tone holds noise only
+        speech_power = np.mean(row[16000:] ** 2) - noise_power
+        expected = settings.get("snr_db", settings.get("color_noise_snr_db"))[0]
+        assert 10 * np.log10(speech_power / noise_power) == pytest.approx(expected, abs=0.6)
+
+
+def test_room_impulse_response_is_applied():
+    rir = np.zeros(1200, dtype=np.float32)
+    rir[0], rir[1000] = 1.0, 0.6
+    aug = Augmenter(AugmentSettings(**{**QUIET, "rir_probability": 1.0}), [rir], [], device="cpu")
+    clip = tone_clip(0.5)
+    out, _ = aug.augment([clip], 32000, np.random.default_rng(10), "end")
+    expected = augment.apply_rir(augment.place(to_float(clip), 32000, np.random.default_rng(0), "end", 0.0), rir)
+    y = out[0] / np.abs(out[0]).max()
+    assert np.abs(y - expected / np.abs(expected).max()).max() < 1e-3
+
+
+def test_effects_are_drawn_with_the_configured_probabilities():
+    settings = AugmentSettings(
+        rir_probability=0.5, background_probability=0.7, color_noise_probability=0.3, eq_probability=0.25,
+        bandstop_probability=0.2, pitch_probability=0.4, distortion_probability=0.1, background_only_fraction=0.1,
+    )  # fmt: skip
+    aug = make_augmenter(**settings.__dict__)
+    n = 2000
+    out, _ = aug.augment([tone_clip(0.3)] * n, 32000, np.random.default_rng(11), "random")
+    assert out.shape == (n, 32000)
+    applied = aug.applied
+    silent = applied["silent"]
+    assert silent.mean() == pytest.approx(0.1, abs=0.025)
+    speech = ~silent
+    for name, p in (("rir", 0.5), ("eq", 0.25), ("bandstop", 0.2), ("pitch", 0.4), ("distortion", 0.1)):
+        assert applied[name][speech].mean() == pytest.approx(p, abs=0.04), name
+        assert not applied[name][silent].any()
+    assert applied["background"][speech].mean() == pytest.approx(0.7, abs=0.04) and applied["background"][silent].all()
+    assert applied["color_noise"][speech].mean() == pytest.approx(0.3, abs=0.04)
+
+
+def test_draws_follow_the_settings_ranges():
+    s = AugmentSettings(pitch_semitones=(-2.0, 1.0), snr_db=(0.0, 5.0), eq_gain_db=(-6.0, 6.0), peak_dbfs=(-10.0, -3.0))
+    d = augment.draw_block(s, np.full(5000, 8000), 32000, "end", np.random.default_rng(12), 3, [40000, 50000])
+    assert d.semitones.min() >= -2.0 and d.semitones.max() <= 1.0 and d.semitones.std() > 0.5
+    assert d.snr_db.min() >= 0.0 and d.snr_db.max() <= 5.0
+    assert np.abs(d.eq_gain_db).max() <= 6.0 and d.peak_dbfs.min() >= -10.0 and d.peak_dbfs.max() <= -3.0
+    for band, (lo, hi) in enumerate(augment.EQ_BANDS):
+        assert lo <= d.eq_freq[:, band].min() and d.eq_freq[:, band].max() <= hi
+    assert set(np.unique(d.bandstop_order)) == {2, 3, 4} and set(np.unique(d.rir_index)) == {0, 1, 2}
+    lengths = np.array([40000, 50000])[d.background_index]
+    assert np.all(d.background_offset + 32000 <= lengths)
 
 
 def test_settings_from_config_turns_lists_into_ranges():
