@@ -100,12 +100,10 @@ class _UnflooredMelspec:
 
 def _unfloored_model(model_bytes: bytes):
     """``(graph without the whole-tensor floor, floor_db, ceiling)``, or ``None`` if not recognised."""
-    try:
+    try:  # a missing onnx package or an unexpected graph: None (the callers fall back)
         import onnx
         from onnx import helper, numpy_helper
-    except ImportError:
-        return None
-    try:
+
         model = onnx.load_from_string(model_bytes)
         graph = model.graph
         if len(graph.output) != 1:
@@ -167,12 +165,10 @@ def _build_unfloored(model_bytes: bytes, providers: list[str], options) -> _Unfl
 def _sliding_model(model_bytes: bytes):
     """The embedding graph with a free time axis (see the module docstring); ``None`` if the graph
     is not the expected ``Reshape -> convolutions -> Reshape`` form."""
-    try:
+    try:  # a missing onnx package or an unexpected graph: None (the callers fall back)
         import onnx
         from onnx import helper
-    except ImportError:
-        return None
-    try:
+
         model = onnx.load_from_string(model_bytes)
         graph = model.graph
         first, last = graph.node[0], graph.node[-1]
