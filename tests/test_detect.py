@@ -74,3 +74,15 @@ def test_demo_command_on_a_recording(tmp_path, models, recording):
     assert len(lines) == 2 and "calibrated" in proc.stdout
     bad = subprocess.run([*cmd[:3], str(tmp_path / "nope.onnx"), "--wav", str(recording), "--frontend", str(models)], capture_output=True, text=True)
     assert bad.returncode == 1 and "error: model file not found" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_tflite_model_uses_the_tflite_frontend(models, recording):
+    """openWakeWord's runtime wants the frontend in the model's format; ours keeps only the ONNX
+    frontend, so a .tflite model takes the .tflite twins shipped with the openwakeword package."""
+    pytest.importorskip("ai_edge_litert")
+    onnx_only = recording.parent / "frontend"
+    onnx_only.mkdir(exist_ok=True)
+    for name in ("melspectrogram.onnx", "embedding_model.onnx"):
+        shutil.copy(models / name, onnx_only / name)
+    detector = Detector(models / "hey_jarvis_v0.1.tflite", threshold=0.5, frontend_dir=onnx_only)
+    assert len(list(detector.run(wav_frames(recording)))) == 2

@@ -54,18 +54,15 @@ class Detector:
         refractory_s: float = 1.0,
         frontend_dir: str | os.PathLike = "resources/frontend",
     ):
-        model_path, frontend_dir = Path(model_path), Path(frontend_dir)
+        model_path = Path(model_path)
         if not model_path.is_file():
             raise WakeforgeError(f"model file not found: {model_path}")
-        melspec, embedding = frontend_dir / "melspectrogram.onnx", frontend_dir / "embedding_model.onnx"
-        for f in (melspec, embedding):
-            if not f.is_file():
-                raise WakeforgeError(f"frontend model {f} not found: run the workflow first, or pass --frontend DIR")
         framework = "tflite" if model_path.suffix == ".tflite" else "onnx"
         try:
             from openwakeword.model import Model
         except ImportError:
             raise WakeforgeError("openwakeword is not installed: pip install --no-deps openwakeword==0.5.1") from None
+        melspec, embedding = frontend_files(frontend_dir, framework)
         if framework == "tflite":
             _use_litert_for_tflite_runtime()
         self.model = Model(
@@ -95,6 +92,27 @@ class Detector:
             score, fired = self.process(frame)
             if fired:
                 yield self.frames * FRAME_SECONDS, score
+
+
+def frontend_files(frontend_dir: str | os.PathLike, framework: str) -> tuple[Path, Path]:
+    """The melspectrogram and embedding models for ``framework`` (openWakeWord's runtime wants the
+    frontend in the same format as the wake word model): from ``frontend_dir``, else for TFLite the
+    ``.tflite`` twins shipped in the installed openwakeword package (identical models)."""
+    ext = "tflite" if framework == "tflite" else "onnx"
+    folders = [Path(frontend_dir)]
+    if ext == "tflite":
+        from .assets import _installed_openwakeword_models_dir
+
+        installed = _installed_openwakeword_models_dir()
+        folders += [installed] if installed is not None else []
+    for folder in folders:
+        melspec, embedding = folder / f"melspectrogram.{ext}", folder / f"embedding_model.{ext}"
+        if melspec.is_file() and embedding.is_file():
+            return melspec, embedding
+    raise WakeforgeError(
+        f"frontend models melspectrogram.{ext} and embedding_model.{ext} not found in {', '.join(map(str, folders))}: "
+        "run the workflow first, pass --frontend DIR, or use the .onnx model"
+    )
 
 
 def wav_frames(path: str | os.PathLike) -> Iterator[np.ndarray]:
