@@ -16,6 +16,7 @@ import sys
 
 from wakeforge.detect import Detector, load_threshold, microphone_frames, wav_frames
 from wakeforge.errors import WakeforgeError
+from wakeforge.metrics import FRAME_SECONDS
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -36,7 +37,7 @@ def main(argv: list[str] | None = None) -> int:
         for seconds, score in detector.run(frames):
             count += 1
             print(f"{seconds:9.2f} s  detected {detector.name} (score {score:.3f})", flush=True)
-        print(f"{count} detection(s) in {detector.frames * 0.08:.1f} s of audio")
+        print(f"{count} detection(s) in {detector.frames * FRAME_SECONDS:.1f} s of audio")
     except WakeforgeError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

@@ -4,9 +4,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from wakeforge.cli import run_script
-from wakeforge.datasets import check_feature_file, stream_hours
+from wakeforge.datasets import check_feature_file
 from wakeforge.download import download
 from wakeforge.errors import WakeforgeError
+from wakeforge.metrics import stream_hours
 
 HINT = "Other mirrors of it go in config key assets.full.{asset}.urls (with its sha256)."
 

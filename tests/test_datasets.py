@@ -12,8 +12,9 @@ from snakemake.utils import validate
 from test_workflow import ROOT
 
 from wakeforge import catalog
-from wakeforge.datasets import check_feature_file, decode_parquet_audio, download_listed, listed_checksum, stream_hours
+from wakeforge.datasets import check_feature_file, decode_parquet_audio, download_listed, listed_checksum
 from wakeforge.errors import WakeforgeError
+from wakeforge.metrics import stream_hours
 
 
 def _config(url: str) -> dict:

@@ -115,7 +115,7 @@ def det_curve(
             if t > top:
                 break  # thresholds ascend: nothing fires from here on
             false_accepts[k] += metrics.count_activations(s, t, refractory_s)
-    hours = sum(len(s) for s in stream_scores) * metrics.FRAME_SECONDS / 3600
+    hours = sum(metrics.stream_hours(s) for s in stream_scores)
     return DetCurve(thresholds, recall, false_accepts, hours)
 
 
@@ -221,7 +221,7 @@ def calibrate(
         "validation_hours": curve.hours,
         "validation_positives": int(len(pos_scores)),
         "validation_streams": {
-            name: {"hours": len(s) * metrics.FRAME_SECONDS / 3600, "false_accepts": metrics.count_activations(s, thr, refractory_s)}
+            name: {"hours": metrics.stream_hours(s), "false_accepts": metrics.count_activations(s, thr, refractory_s)}
             for name, s in stream_scores.items()
         },
     }

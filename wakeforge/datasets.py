@@ -32,9 +32,6 @@ from .errors import WakeforgeError
 
 log = logging.getLogger(__name__)
 
-FRAME_SECONDS = 0.08  # one embedding frame per 1280 samples
-
-
 def fetch_listing(urls: Sequence[str], dest: str | os.PathLike, asset: str, **options) -> dict:
     """Download a Hugging Face tree listing to ``dest`` and parse it (:func:`catalog.parse_listing`).
 
@@ -169,8 +166,3 @@ def check_feature_file(path: str | os.PathLike, *, windows: bool, asset: str) ->
     if not ok or array.shape[0] == 0:
         raise WakeforgeError(f"{asset}: {path} has shape {array.shape}, expected {expected} features")
     return array
-
-
-def stream_hours(frames: np.ndarray) -> float:
-    """Hours of audio behind a stream of embedding frames (one per 80 ms)."""
-    return len(frames) * FRAME_SECONDS / 3600

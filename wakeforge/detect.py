@@ -21,11 +21,9 @@ import numpy as np
 
 from .errors import WakeforgeError
 from .features import CHUNK_SAMPLES
+from .metrics import FRAME_SECONDS
 
 log = logging.getLogger(__name__)
-
-FRAME_SECONDS = CHUNK_SAMPLES / 16000
-
 
 def sidecar_path(model_path: str | os.PathLike) -> Path:
     """``results/<m>/<m>.onnx`` -> ``results/<m>/<m>.json``."""

@@ -54,7 +54,7 @@ def metrics_at(scores: HeldOutScores, threshold: float, targets: dict, refractor
     stream_scores = scores.streams
     per_stream = {
         name: {
-            "hours": len(s) * metrics.FRAME_SECONDS / 3600,
+            "hours": metrics.stream_hours(s),
             "false_accepts": metrics.count_activations(s, threshold, refractory_s),
             "false_accepts_per_hour": metrics.false_accepts_per_hour(s, threshold, refractory_s),
         }

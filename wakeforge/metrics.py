@@ -22,6 +22,11 @@ def split_stream(stream: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return stream[:half], stream[half:]
 
 
+def stream_hours(frames) -> float:
+    """Hours of audio behind a stream of per-frame embeddings or scores (one per 80 ms)."""
+    return len(frames) * FRAME_SECONDS / 3600
+
+
 def count_activations(frame_scores: np.ndarray, threshold: float, refractory_s: float = 1.0) -> int:
     """Number of separate activations in a stream of frame scores."""
     above = np.flatnonzero(np.asarray(frame_scores) >= threshold)
@@ -33,7 +38,7 @@ def count_activations(frame_scores: np.ndarray, threshold: float, refractory_s: 
 
 def false_accepts_per_hour(frame_scores: np.ndarray, threshold: float, refractory_s: float = 1.0) -> float:
     """Activations per hour of a negative stream (its length is derived from the frame count)."""
-    hours = len(frame_scores) * FRAME_SECONDS / 3600
+    hours = stream_hours(frame_scores)
     if hours <= 0:
         return float("nan")
     return count_activations(frame_scores, threshold, refractory_s) / hours
@@ -41,7 +46,7 @@ def false_accepts_per_hour(frame_scores: np.ndarray, threshold: float, refractor
 
 def pooled_false_accepts_per_hour(streams: list[np.ndarray], threshold: float, refractory_s: float = 1.0) -> float:
     """Activations per hour over several separate negative streams (counted per stream, hours summed)."""
-    hours = sum(len(s) for s in streams) * FRAME_SECONDS / 3600
+    hours = sum(stream_hours(s) for s in streams)
     if hours <= 0:
         return float("nan")
     return sum(count_activations(s, threshold, refractory_s) for s in streams) / hours
