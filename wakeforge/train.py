@@ -116,13 +116,19 @@ def stream_windows(stream: torch.Tensor, n_frames: int = N_FRAMES) -> torch.Tens
 
 
 @torch.no_grad()
-def predict(model: nn.Module, x: torch.Tensor, batch_size: int = 8192) -> np.ndarray:
-    """Scores for a stack of ``(n, 16, 96)`` feature windows, in batches."""
+def scores_on_device(model: nn.Module, x: torch.Tensor, batch_size: int = 8192) -> torch.Tensor:
+    """Scores (eval mode, in batches) for a stack of ``(n, 16, 96)`` windows, left on ``x``'s device."""
     was_training = model.training
     model.eval()
     out = [model(x[i : i + batch_size]).squeeze(-1) for i in range(0, x.shape[0], batch_size)]
     model.train(was_training)
-    return torch.cat(out).float().cpu().numpy() if out else np.zeros(0, dtype=np.float32)
+    return torch.cat(out) if out else x.new_zeros(0)
+
+
+@torch.no_grad()
+def predict(model: nn.Module, x: torch.Tensor, batch_size: int = 8192) -> np.ndarray:
+    """Scores for a stack of ``(n, 16, 96)`` feature windows, in batches, as a numpy array."""
+    return scores_on_device(model, x, batch_size).float().cpu().numpy()
 
 
 def stream_rows(scores: dict[str, np.ndarray], threshold: float, refractory_s: float) -> dict[str, float]:
@@ -337,12 +343,8 @@ def average_states(states: list[dict]) -> dict:
 @torch.no_grad()
 def hardest_negatives(model: nn.Module, pools: dict[str, torch.Tensor], top: float, minimum: int, batch_size: int = 8192) -> dict[str, torch.Tensor]:
     """Per class, the indices of its highest-scoring (hardest) ``top`` fraction of training negatives."""
-    was_training = model.training
-    model.eval()
     out = {}
     for name, x in pools.items():
-        scores = torch.cat([model.logits(x[i : i + batch_size]).squeeze(-1) for i in range(0, len(x), batch_size)])
         k = min(len(x), max(minimum, int(len(x) * top)))
-        out[name] = torch.topk(scores, k).indices
-    model.train(was_training)
+        out[name] = torch.topk(scores_on_device(model, x, batch_size), k).indices
     return out
