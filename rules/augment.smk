@@ -74,6 +74,8 @@ rule build_stream:
         "../envs/augment.yaml"
     params:
         hours=lambda wc: STREAM_HOURS[wc.stream],
+        # validation: its halves (checkpoint selection, report) get disjoint sentences
+        parts=lambda wc: 2 if wc.stream == "validation" else 1,
         pool=augment_pool,
         seed=SEED,
     script:

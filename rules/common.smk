@@ -41,8 +41,11 @@ SHARED_SETS = {
     "stream_train": math.ceil(
         config["negative_stream_hours"] * 3600 / STREAM_SENTENCE_SECONDS
     ),
+    # the validation stream reuses its sentences (in new blocks) beyond speech_hours
     "stream_validation": math.ceil(
-        config["validation"]["stream_hours"] * 3600 / STREAM_SENTENCE_SECONDS
+        min(config["validation"]["speech_hours"], config["validation"]["stream_hours"])
+        * 3600
+        / STREAM_SENTENCE_SECONDS
     ),
 }
 

@@ -51,6 +51,11 @@ rule evaluate_model:
         checkpoint="results/{model}/{model}.pt",
         sidecar="results/{model}/{model}.json",
         positive="results/{model}/features/positive_test.npy",
+        # which engine spoke each test positive: recall per voice source
+        positive_meta="results/{model}/features/positive_test.meta.npz",
+        positive_clips=model_shards(
+            "results/{model}/clips/{set}/{shard}.npz", "positive_test"
+        ),
         adversarial="results/{model}/features/adversarial_test.npy",
         general="resources/features/general_test.npy",
         general_meta="resources/features/general_test.meta.npz",

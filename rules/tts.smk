@@ -53,6 +53,7 @@ rule synthesize_model_clips:
     params:
         tts=TTS_PARAMS,
         n_shards=shard_count,
+        heldout=lambda wc: wc.tts_set.endswith("_test"),
         seed=SEED,
     script:
         "../scripts/synthesize_clips.py"
@@ -73,6 +74,7 @@ rule synthesize_shared_clips:
     params:
         tts=TTS_PARAMS,
         n_shards=shard_count,
+        heldout=lambda wc: wc.shared_set in ("general_test", "stream_validation"),
         seed=SEED,
     script:
         "../scripts/synthesize_clips.py"

@@ -4,7 +4,7 @@ import logging
 from typing import TYPE_CHECKING
 
 from wakeforge.audio import load_clips, save_npz
-from wakeforge.augment import GENERAL_CLIP_SAMPLES, Augmenter, AugmentSettings, load_pool
+from wakeforge.augment import GENERAL_CLIP_SAMPLES, SHARD_STRIDE, Augmenter, AugmentSettings, load_pool
 from wakeforge.cli import run_script
 from wakeforge.seeding import rng_for
 
@@ -29,7 +29,7 @@ def main(smk):
     audio, source = augmenter.augment(clips, clip_samples, rng, p.mode, rounds=p.rounds, progress=True)
     applied = ", ".join(f"{name} {flags.mean():.0%}" for name, flags in augmenter.applied.items()) if len(audio) else "none"
     logging.getLogger("wakeforge.augment").info("%d clips on %s; effects applied: %s", len(audio), augmenter.device, applied)
-    save_npz(smk.output.augmented, audio=audio, source=source + shard * 10_000_000, texts=[texts[i] for i in source])
+    save_npz(smk.output.augmented, audio=audio, source=source + shard * SHARD_STRIDE, texts=[texts[i] for i in source])
 
 
 run_script(main, snakemake)

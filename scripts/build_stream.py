@@ -17,7 +17,7 @@ def main(smk):
     pool_rng = rng_for(smk.params.seed, "pool", smk.wildcards.stream)
     rirs, backgrounds = (load_pool(m, pool, pool_rng) for m in (smk.input.rirs, smk.input.background))
     rng = rng_for(smk.params.seed, "stream", smk.wildcards.stream)
-    save_npy(smk.output.audio, build_stream(clips, rirs, backgrounds, smk.params.hours, rng))
+    save_npy(smk.output.audio, build_stream(clips, rirs, backgrounds, smk.params.hours, rng, parts=smk.params.parts))
 
 
 run_script(main, snakemake)

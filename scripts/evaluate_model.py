@@ -6,10 +6,10 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from wakeforge import metrics
-from wakeforge.audio import save_npz, write_json
+from wakeforge.audio import load_clip_engines, save_npz, write_json
 from wakeforge.calibrate import det_curve
 from wakeforge.cli import run_script
-from wakeforge.evaluate import evaluate_calibrated, score_sets
+from wakeforge.evaluate import evaluate_calibrated, recall_by_engine, row_engines, score_sets
 from wakeforge.export import OnnxScorer
 from wakeforge.model import load_checkpoint
 from wakeforge.texts import drop_phrase
@@ -30,6 +30,12 @@ def main(smk):
     with open(i.sidecar) as fh:
         calibration = json.load(fh)
     result = evaluate_calibrated(scores, calibration, p.threshold, p.targets, p.refractory_s)
+    engines = row_engines(np.load(i.positive_meta)["source"], [load_clip_engines(c) for c in i.positive_clips])
+    if engines is not None:  # recall per voice source: Piper voices, eSpeak's held-out variants
+        result["recall_by_engine"] = recall_by_engine(scores.positive, engines, result["threshold"])
+        result["at_configured_threshold"]["recall_by_engine"] = recall_by_engine(scores.positive, engines, p.threshold)
+        for name, r in result["recall_by_engine"].items():
+            log.info("recall on %s positives: %.3f (%d clips)", name, r["recall"], r["n_clips"])
     if i.personal:  # the user's held-out recordings, reported on their own
         personal = scorer(np.load(i.personal[0]))
         result["personal"] = {"n_clips": int(len(personal)), "recall": metrics.recall(personal, result["threshold"])}

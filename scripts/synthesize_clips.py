@@ -32,19 +32,22 @@ def main(smk):
     shard = int(smk.wildcards.shard)
     texts = shard_slice(read_lines(smk.input.text), shard, smk.params.n_shards)
     tts = smk.params.tts
-    engines, skipped = available_engines(tts["engines"], threads=smk.threads)
+    # test sets speak with held-out voices (eSpeak variants training never hears)
+    engines, skipped = available_engines(tts["engines"], threads=smk.threads, heldout=smk.params.heldout)
     for reason in skipped:
         log.warning(reason)
     for engine in engines:
         log.info("%s on %s, %d thread(s)", engine.name, ", ".join(getattr(engine, "providers", ["-"])), smk.threads)
     rng = rng_for(smk.params.seed, "tts", smk.input.text, shard)
     prosody = {k: tts[k] for k in ("length_scale", "noise_scale", "noise_w_scale")}
-    clips, kept, n_skipped = synthesize_texts(texts, engines, rng, prosody, progress=True)
+    names: list[str] = []
+    clips, kept, n_skipped = synthesize_texts(texts, engines, rng, prosody, progress=True, engine_names=names)
     if n_skipped:
         log.warning("%d of %d texts gave no audio and were skipped", n_skipped, len(texts))
-    save_clips(smk.output.clips, clips, kept)
+    save_clips(smk.output.clips, clips, kept, engines=names)
     wall, cpu = time.perf_counter() - wall0, cpu_seconds() - cpu0
     audio_s = sum(len(c) for c in clips) / SAMPLE_RATE
+    log.info("clips per engine: %s", ", ".join(f"{n} {names.count(n)}" for n in sorted(set(names))) or "none")
     log.info(
         "wrote %d clips (%.0f s of audio) to %s in %.1f s wall, %.1f CPU-s (%.2f cores busy, %.1f clips/s)",
         len(clips),

@@ -48,6 +48,12 @@ def test_clip_sets_round_trip_and_concatenate(tmp_path):
     assert [len(c) for c in loaded] == [5, 3, 0, 5]
     assert loaded[1][0] == audio.to_pcm(np.array([0.5]))[0]
     assert not list(tmp_path.glob("*.tmp*"))
+    # engines are recorded when given, and absent (None) otherwise
+    audio.save_clips(tmp_path / "c.npz", clips, ["x", "y", "z"], engines=["piper:joe", "espeak", "espeak"])
+    assert audio.load_clip_engines(tmp_path / "c.npz") == ["piper:joe", "espeak", "espeak"]
+    assert audio.load_clip_engines(tmp_path / "a.npz") is None
+    with pytest.raises(ValueError, match="engines"):
+        audio.save_clips(tmp_path / "d.npz", clips, ["x", "y", "z"], engines=["espeak"])
 
 
 def test_atomic_write_leaves_nothing_on_failure(tmp_path):

@@ -95,3 +95,17 @@ def test_evaluate_calibrated_reports_both_thresholds_and_the_sidecar(exported):
     assert at_configured["recall"] == pytest.approx(np.mean(scores.positive >= configured))
     assert at_configured["recall"] < result["recall"]
     assert result["calibration"] == sidecar
+
+
+def test_recall_per_engine_follows_each_rows_source_clip():
+    from wakeforge.augment import SHARD_STRIDE
+
+    shard_engines = [["piper", "espeak", "piper"], ["espeak", "espeak"]]
+    # rows: two augmentation rounds of shard 0's clips, then shard 1's clips
+    source = np.array([0, 1, 2, 0, 1, 2, SHARD_STRIDE + 0, SHARD_STRIDE + 1])
+    engines = ev.row_engines(source, shard_engines)
+    assert engines.tolist() == ["piper", "espeak", "piper", "piper", "espeak", "piper", "espeak", "espeak"]
+    scores = np.array([0.9, 0.2, 0.8, 0.1, 0.7, 0.95, 0.6, 0.3])
+    by_engine = ev.recall_by_engine(scores, engines, 0.5)
+    assert by_engine == {"espeak": {"n_clips": 4, "recall": 0.5}, "piper": {"n_clips": 4, "recall": 0.75}}
+    assert ev.row_engines(source, [shard_engines[0], None]) is None

@@ -20,5 +20,31 @@ def test_stream_length_content_and_determinism(piper_clips):
 
 
 def test_stream_without_speech_is_an_error():
-    with pytest.raises(WakeforgeError, match="validation stream"):
+    with pytest.raises(WakeforgeError, match="speech clips"):
         build_stream([], [], [], 0.01, np.random.default_rng(0))
+
+
+def test_stream_parts_reuse_clips_only_within_their_part(piper_clips, monkeypatch):
+    """More hours than clips: clips come back in later blocks, but never across the two halves."""
+    import wakeforge.stream as stream
+
+    used = []  # (part's clip list, index) for every sentence placed
+    original = stream._speech_block
+
+    def spy(clips, n, next_clip, rng):
+        block, after = original(clips, n, next_clip, rng)
+        used.extend(id(clips[i % len(clips)]) for i in range(next_clip, after))
+        return block, after
+
+    monkeypatch.setattr(stream, "_speech_block", spy)
+    clips = [c.copy() for c in piper_clips * 2]  # six distinct arrays
+    hours = 8 * 30 / 3600  # eight 30 s blocks, far more speech than six short clips
+    audio = build_stream(clips, [], [], hours, np.random.default_rng(3), parts=2)
+    assert len(audio) == 8 * 30 * SAMPLE_RATE
+    # the first half used only clips 0-2, the second only 3-5, each several times
+    first, second = {id(c) for c in clips[:3]}, {id(c) for c in clips[3:]}
+    half = used.index(next(u for u in used if u in second))
+    assert set(used[:half]) == first and set(used[half:]) == second
+    assert len(used) > 2 * len(clips)
+    with pytest.raises(WakeforgeError, match="2 parts"):
+        build_stream(clips[:1], [], [], hours, np.random.default_rng(3), parts=2)

@@ -1,6 +1,5 @@
-"""TTS tests on a handful of real Piper clips (joe voice), plus the optional eSpeak NG path."""
+"""TTS tests on a handful of real Piper clips (joe voice) and eSpeak NG clips."""
 
-import shutil
 import sys
 from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
@@ -14,7 +13,6 @@ from wakeforge.audio import SAMPLE_RATE, load_clips
 from wakeforge.errors import WakeforgeError
 from wakeforge.seeding import rng_for
 
-HAS_ESPEAK = shutil.which("espeak-ng") is not None
 HAS_CUDA = "CUDAExecutionProvider" in onnxruntime.get_available_providers()
 CPU = ["CPUExecutionProvider"]
 CUDA = ["CUDAExecutionProvider", "CPUExecutionProvider"]
@@ -197,14 +195,10 @@ def test_synthesize_shard_writes_a_clip_set(tmp_path, piper):
 # -- engine selection and eSpeak -----------------------------------------------------------------
 
 
-def test_espeak_skipped_cleanly_when_absent(monkeypatch):
-    monkeypatch.setattr(tts.shutil, "which", lambda name: None)
-    engines, skipped = tts.available_engines(["piper", "espeak"])
-    assert [type(e) for e in engines] == [tts.PiperEngine]
-    assert skipped and "espeak-ng not installed: skipped" in skipped[0]
-    with pytest.raises(WakeforgeError, match="tts.engines.*espeak-ng not installed"):
-        tts.available_engines(["espeak"])
-    with pytest.raises(WakeforgeError, match="espeak-ng is not installed"):
+def test_espeak_without_its_library_is_one_clear_error(monkeypatch):
+    monkeypatch.setattr(tts._EspeakLibrary, "_instance", None)
+    monkeypatch.setitem(sys.modules, "espeakng_loader", None)
+    with pytest.raises(WakeforgeError, match="espeakng-loader"):
         tts.EspeakEngine()
 
 
@@ -215,22 +209,55 @@ def test_unknown_engine_is_a_config_error():
         tts.available_engines([{"name": "piper", "colour": "red"}])
 
 
-@pytest.mark.skipif(not HAS_ESPEAK, reason="espeak-ng not installed")
+def _espeak_run(seed):
+    """A fresh process's eSpeak clips for a few texts (module level: picklable for spawn)."""
+    engine = tts.EspeakEngine()
+    return [engine.synthesize(t, np.random.default_rng(seed + i)) for i, t in enumerate(["hey saga", "hello there", "hey saga"])]
+
+
 def test_espeak_engine():
     engines, skipped = tts.available_engines([{"name": "espeak-ng", "weight": 2}])
     assert not skipped and engines[0].weight == 2
     espeak = engines[0]
     a = espeak.synthesize("hey saga", rng(10))
-    b = espeak.synthesize("hey saga", rng(10))
     assert a.dtype == np.int16 and 0.3 * SAMPLE_RATE < len(a) < 3 * SAMPLE_RATE
-    assert np.array_equal(a, b)
-    commands = {" ".join(espeak.command("hi", rng(s))[1:7]) for s in range(10)}
-    assert len(commands) == 10  # voice, variant, pitch and speed vary
+    assert np.abs(a).max() > 3000  # speech, not silence
+    settings = [espeak.settings(rng(s)) for s in range(20)]
+    assert settings[3] == espeak.settings(rng(3))
+    for key in ("voice", "rate", "pitch", "pitch_range", "seed"):
+        assert len({str(x[key]) for x in settings}) > 5, key  # accent+variant, speed, pitch vary per clip
     slow = espeak.synthesize("hey saga how are you", rng(11), {"length_scale": 1.35})
     fast = espeak.synthesize("hey saga how are you", rng(11), {"length_scale": 0.75})
     assert len(slow) > 1.3 * len(fast)
     clips, kept, skipped_n = tts.synthesize_texts(["-v leading dash", "hello"], [espeak], rng(12))
     assert skipped_n == 0 and kept == ["-v leading dash", "hello"]
+
+
+def test_espeak_is_deterministic_per_process():
+    """eSpeak keeps some state between clips in one process, but a job (a fresh process) that
+    synthesises the same texts with the same seeds gets the same audio."""
+    with ProcessPoolExecutor(1, mp_context=get_context("spawn")) as pool:
+        first = pool.submit(_espeak_run, 5).result()
+    with ProcessPoolExecutor(1, mp_context=get_context("spawn")) as pool:
+        second = pool.submit(_espeak_run, 5).result()
+    assert all(np.array_equal(x, y) for x, y in zip(first, second))
+    with ProcessPoolExecutor(1, mp_context=get_context("spawn")) as pool:
+        other = pool.submit(_espeak_run, 6).result()
+    assert not np.array_equal(first[0], other[0])
+
+
+def test_espeak_heldout_voices_are_disjoint_from_training_voices():
+    every = tts.EspeakEngine().variants
+    train, heldout = tts.EspeakEngine(heldout=False).variants, tts.EspeakEngine(heldout=True).variants
+    assert not set(train) & set(heldout) and sorted(train + heldout, key=str.lower) == every
+    assert len(heldout) == len(every) // tts.HELDOUT_EVERY and len(every) > 60
+    assert not [v for v in every if "robot" in v.lower() or v.lower().startswith(("demonic", "robosoft"))]
+    engines, _ = tts.available_engines(["espeak"], heldout=True)
+    used = {engines[0].settings(rng(s))["voice"].split("+")[1] for s in range(200)}
+    assert used <= set(heldout) and len(used) > len(heldout) // 2
+    assert tts.split_variants(["b", "a", "d", "c"], True) == ["d"]
+    with pytest.raises(WakeforgeError, match="no voice variants"):
+        tts.EspeakEngine(variants=["f1"], heldout=True)
 
 
 # -- devices and parallel shards -----------------------------------------------------------------
@@ -325,3 +352,14 @@ def test_shards_in_parallel_processes_give_the_clips_of_one_process(piper):
         parallel = list(pool.map(_synthesize_shard_in_a_worker, range(len(SHARD_TEXTS))))
     assert [len(s) for s in parallel] == [2, 2]
     assert all(np.array_equal(a, b) for s, p in zip(serial, parallel) for a, b in zip(s, p))
+
+
+def test_multi_speaker_piper_voice_holds_speakers_out_for_test_sets(tmp_path):
+    import json
+
+    model, config = tts.default_piper_voice()
+    cfg = json.loads(config.read_text())
+    cfg["num_speakers"] = 8  # pretend joe has 8 speakers: only the speaker lists matter here
+    (tmp_path / "v.onnx.json").write_text(json.dumps(cfg))
+    speakers = {h: tts.PiperEngine(model, tmp_path / "v.onnx.json", seedable=False, heldout=h).speakers for h in (None, False, True)}
+    assert speakers == {None: list(range(8)), False: [0, 1, 2, 4, 5, 6], True: [3, 7]}

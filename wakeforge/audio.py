@@ -106,8 +106,14 @@ def write_json(path: str | os.PathLike, obj: object) -> None:
         json.dump(obj, fh, indent=2)
 
 
-def save_clips(path: str | os.PathLike, clips: Sequence[np.ndarray], texts: Sequence[str] | None = None) -> None:
-    """Store variable-length clips (int16 PCM or float in [-1, 1]) as one ``.npz``, atomically."""
+def save_clips(
+    path: str | os.PathLike,
+    clips: Sequence[np.ndarray],
+    texts: Sequence[str] | None = None,
+    engines: Sequence[str] | None = None,
+) -> None:
+    """Store variable-length clips (int16 PCM or float in [-1, 1]) as one ``.npz``, atomically,
+    with each clip's text and (optionally) the name of the engine that spoke it."""
     pcm = [c if c.dtype == np.int16 else to_pcm(c) for c in clips]
     offsets = np.zeros(len(pcm) + 1, dtype=np.int64)
     offsets[1:] = np.cumsum([len(c) for c in pcm])
@@ -115,7 +121,12 @@ def save_clips(path: str | os.PathLike, clips: Sequence[np.ndarray], texts: Sequ
     texts_arr = np.array(list(texts) if texts is not None else [""] * len(pcm), dtype=str)
     if len(texts_arr) != len(pcm):
         raise ValueError("save_clips: texts and clips differ in length")
-    save_npz(path, audio=audio, offsets=offsets, texts=texts_arr)
+    extra = {}
+    if engines is not None:
+        if len(engines) != len(pcm):
+            raise ValueError("save_clips: engines and clips differ in length")
+        extra["engines"] = np.array(list(engines), dtype=str)
+    save_npz(path, audio=audio, offsets=offsets, texts=texts_arr, **extra)
 
 
 def load_clips(path: str | os.PathLike) -> tuple[list[np.ndarray], list[str]]:
@@ -127,6 +138,16 @@ def load_clips(path: str | os.PathLike) -> tuple[list[np.ndarray], list[str]]:
         raise WakeforgeError(f"cannot read clip set {path}: {exc}") from exc
     clips = [audio[offsets[i] : offsets[i + 1]] for i in range(len(offsets) - 1)]
     return clips, [str(t) for t in texts]
+
+
+def load_clip_engines(path: str | os.PathLike) -> list[str] | None:
+    """The engine name of each clip in a clip set, or None when the set does not record them
+    (imported recordings)."""
+    try:
+        with np.load(str(path)) as data:
+            return [str(e) for e in data["engines"]] if "engines" in data.files else None
+    except (OSError, ValueError) as exc:
+        raise WakeforgeError(f"cannot read clip set {path}: {exc}") from exc
 
 
 def load_clip_sets(paths: Sequence[str | os.PathLike]) -> tuple[list[np.ndarray], list[str]]:

@@ -73,6 +73,8 @@ MAX_POOL_SECONDS = 7200.0
 
 # Clips per block: small blocks keep the CPU's arrays in cache (a few MB each; 32 was 40% slower).
 BLOCK_SIZE = 16
+# an augmented row's ``source``: its clip's index in the shard + shard * SHARD_STRIDE
+SHARD_STRIDE = 10_000_000
 # Length of the EQ and band-stop impulse responses (256 ms: they have decayed by then).
 IIR_SAMPLES = 4096
 # Impulse-response spectra kept between blocks (about 0.2 MB each for 2 s clips).

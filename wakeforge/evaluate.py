@@ -12,10 +12,12 @@ configured ``evaluation.threshold`` (under ``at_configured_threshold``).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Sequence
 
 import numpy as np
 
 from . import metrics
+from .augment import SHARD_STRIDE
 from .export import OnnxScorer
 from .features import stream_windows
 
@@ -46,6 +48,24 @@ def score_sets(
         general=scorer(general),
         streams={name: scorer(stream_windows(metrics.split_stream(s)[1])) for name, s in streams.items()},
     )
+
+
+def row_engines(source: np.ndarray, shard_engines: Sequence[Sequence[str] | None]) -> np.ndarray | None:
+    """The TTS engine behind each augmented row, from its ``source`` (clip index + shard *
+    :data:`~wakeforge.augment.SHARD_STRIDE`) and each shard's engine list; None when a shard
+    does not record its engines."""
+    if any(e is None for e in shard_engines):
+        return None
+    shard, index = np.divmod(np.asarray(source, dtype=np.int64), SHARD_STRIDE)
+    return np.array([shard_engines[s][i] for s, i in zip(shard, index)], dtype=str)
+
+
+def recall_by_engine(positive_scores: np.ndarray, engines: np.ndarray, threshold: float) -> dict:
+    """Recall on the positives of each engine (on the test sets, held-out voices for eSpeak)."""
+    return {
+        str(name): {"n_clips": int(np.sum(engines == name)), "recall": metrics.recall(positive_scores[engines == name], threshold)}
+        for name in np.unique(engines)
+    }
 
 
 def metrics_at(scores: HeldOutScores, threshold: float, targets: dict, refractory_s: float = 1.0) -> dict:

@@ -51,14 +51,41 @@ def build_stream(
     backgrounds: Sequence[np.ndarray],
     hours: float,
     rng: np.random.Generator,
+    parts: int = 1,
 ) -> np.ndarray:
-    """Assemble ``hours`` of negative audio from 30 s blocks (int16, 16 kHz)."""
+    """Assemble ``hours`` of negative audio from 30 s blocks (int16, 16 kHz).
+
+    When the clips run out they are used again, in other blocks: with other neighbours, speed,
+    room, background and level, so a stream can hold more hours than the sentences synthesised
+    for it. ``parts`` splits the clips into that many disjoint groups and builds an equal share
+    of the hours from each, one after another: with ``parts=2`` the two halves of the stream
+    (:func:`wakeforge.metrics.split_stream`, selection and report) never share a sentence.
+    """
     clips = [c for c in clips if len(c)]
-    if not clips:
-        raise WakeforgeError("the validation stream has no speech clips: check tts settings and n_general_samples")
+    if len(clips) < parts:
+        raise WakeforgeError(
+            f"the stream needs speech clips for each of its {parts} parts, got {len(clips)}: check tts settings and validation.speech_hours"
+        )
+    if parts > 1:
+        groups = np.array_split(np.arange(len(clips)), parts)
+        total_n = int(round(hours * 3600 * SAMPLE_RATE))
+        shares = np.diff(np.linspace(0, total_n, parts + 1).round().astype(int))
+        return np.concatenate(
+            [_build(clips[g[0] : g[-1] + 1], rirs, backgrounds, int(n), rng) for g, n in zip(groups, shares)]
+        )
+    return _build(clips, rirs, backgrounds, int(round(hours * 3600 * SAMPLE_RATE)), rng)
+
+
+def _build(
+    clips: Sequence[np.ndarray],
+    rirs: Sequence[np.ndarray],
+    backgrounds: Sequence[np.ndarray],
+    total_n: int,
+    rng: np.random.Generator,
+) -> np.ndarray:
+    """``total_n`` samples of stream from 30 s blocks."""
     block_n = int(BLOCK_SECONDS * SAMPLE_RATE)
-    n_blocks = max(1, int(np.ceil(hours * 3600 / BLOCK_SECONDS)))
-    total_n = int(round(hours * 3600 * SAMPLE_RATE))
+    n_blocks = max(1, int(np.ceil(total_n / block_n)))
     out = np.zeros(n_blocks * block_n, dtype=np.int16)
     next_clip = 0
     for b in range(n_blocks):

