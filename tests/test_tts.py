@@ -185,6 +185,9 @@ def test_synthesize_shard_writes_a_clip_set(tmp_path, piper):
     info = tts.synthesize_shard(texts, out, seed=1, keys=("tts", "positive", 0), engines=[piper])
     clips, kept = load_clips(out)
     assert kept == texts and len(clips) == 2 and info["n_clips"] == 2 and info["deterministic"]
+    from wakeforge.audio import load_clip_engines
+
+    assert load_clip_engines(out) == ["piper:en_US-joe-medium"] * 2
     again = tmp_path / "again.npz"
     tts.synthesize_shard(texts, again, seed=1, keys=("tts", "positive", 0), engines=[piper])
     assert all(np.array_equal(a, b) for a, b in zip(clips, load_clips(again)[0]))

@@ -109,6 +109,10 @@ def test_outputs_and_metrics(workflow: Path):
     # tiny data and 300 steps still separate clean positives from general speech
     assert metrics["recall"] >= 0.5
     assert metrics["general_false_positive_rate"] <= 0.25
+    # the test positives come from both engines (eSpeak with its held-out voices), reported apart
+    by_engine = metrics["recall_by_engine"]
+    assert set(by_engine) == {"espeak", "piper:en_US-joe-medium"}
+    assert sum(r["n_clips"] for r in by_engine.values()) == metrics["n_positive"]
     features = np.load(out / "features" / "positive_train.npy")
     assert features.shape == (40, 16, 96) and features.dtype == np.float32
     for path in SHARED_OUTPUTS:

@@ -725,10 +725,11 @@ def synthesize_shard(
         engines, skipped_engines = available_engines(engines_spec, threads=threads)
         for reason in skipped_engines:
             log.warning(reason)
-    clips, kept, n_skipped = synthesize_texts(texts, engines, rng_for(seed, *keys), prosody, progress=progress)
+    names: list[str] = []
+    clips, kept, n_skipped = synthesize_texts(texts, engines, rng_for(seed, *keys), prosody, progress=progress, engine_names=names)
     if texts and not clips:
         raise WakeforgeError(f"TTS produced no audio for any of the {len(texts)} texts of {out_path}; see the log")
-    save_clips(out_path, clips, kept)
+    save_clips(out_path, clips, kept, engines=names)
     return {
         "n_texts": len(texts),
         "n_clips": len(clips),
