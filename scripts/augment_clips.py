@@ -29,7 +29,13 @@ def main(smk):
     audio, source = augmenter.augment(clips, clip_samples, rng, p.mode, rounds=p.rounds, progress=True)
     applied = ", ".join(f"{name} {flags.mean():.0%}" for name, flags in augmenter.applied.items()) if len(audio) else "none"
     logging.getLogger("wakeforge.augment").info("%d clips on %s; effects applied: %s", len(audio), augmenter.device, applied)
-    save_npz(smk.output.augmented, audio=audio, source=source + shard * SHARD_STRIDE, texts=[texts[i] for i in source])
+    save_npz(
+        smk.output.augmented,
+        audio=audio,
+        source=source + shard * SHARD_STRIDE,
+        texts=[texts[i] for i in source],
+        snr_db=augmenter.background_snr_db,
+    )
 
 
 run_script(main, snakemake)

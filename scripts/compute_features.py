@@ -14,9 +14,10 @@ if TYPE_CHECKING:
 def main(smk):
     extractor = FeatureExtractor(smk.input.melspec, smk.input.embedding, threads=smk.threads, device=resolve_device(smk.params.device))
     with np.load(smk.input.augmented) as data:
-        audio, source, texts = data["audio"], data["source"], data["texts"]
+        audio = data["audio"]
+        meta = {k: data[k] for k in data.files if k != "audio"}  # source, texts, snr_db (row metadata)
     features = extractor.embed_clips_last(audio, batch_size=smk.params.batch_size, progress=True)
-    save_npz(smk.output.features, features=features.astype(np.float32), source=source, texts=texts)
+    save_npz(smk.output.features, features=features.astype(np.float32), **meta)
 
 
 run_script(main, snakemake)

@@ -9,7 +9,7 @@ from wakeforge import metrics
 from wakeforge.audio import load_clip_engines, save_npz, write_json
 from wakeforge.calibrate import det_curve
 from wakeforge.cli import run_script
-from wakeforge.evaluate import evaluate_calibrated, recall_by_engine, row_engines, score_sets
+from wakeforge.evaluate import evaluate_calibrated, recall_by_engine, recall_by_snr, row_engines, score_sets
 from wakeforge.export import OnnxScorer
 from wakeforge.model import load_checkpoint
 from wakeforge.texts import drop_phrase
@@ -30,7 +30,10 @@ def main(smk):
     with open(i.sidecar) as fh:
         calibration = json.load(fh)
     result = evaluate_calibrated(scores, calibration, p.threshold, p.targets, p.refractory_s)
-    engines = row_engines(np.load(i.positive_meta)["source"], [load_clip_engines(c) for c in i.positive_clips])
+    positive_meta = np.load(i.positive_meta)
+    if "snr_db" in positive_meta.files:  # recall per background SNR band
+        result["recall_by_snr"] = recall_by_snr(scores.positive, positive_meta["snr_db"], result["threshold"])
+    engines = row_engines(positive_meta["source"], [load_clip_engines(c) for c in i.positive_clips])
     if engines is not None:  # recall per voice source: Piper voices, eSpeak's held-out variants
         result["recall_by_engine"] = recall_by_engine(scores.positive, engines, result["threshold"])
         result["at_configured_threshold"]["recall_by_engine"] = recall_by_engine(scores.positive, engines, p.threshold)

@@ -11,14 +11,16 @@ if TYPE_CHECKING:
 
 
 def main(smk):
-    features, source, texts = [], [], []
+    features, meta = [], {}
     for path in smk.input.shards:
         with np.load(path) as data:
             features.append(data["features"])
-            source.append(data["source"])
-            texts.append(data["texts"])
+            for key in data.files:  # source, texts, and snr_db where augmentation recorded it
+                if key != "features":
+                    meta.setdefault(key, []).append(data[key])
     save_npy(smk.output.features, np.concatenate(features))
-    save_npz(smk.output.meta, source=np.concatenate(source), texts=np.concatenate(texts))
+    # a key only some shards have (none today) is left out rather than misaligned
+    save_npz(smk.output.meta, **{k: np.concatenate(v) for k, v in meta.items() if len(v) == len(features)})
 
 
 run_script(main, snakemake)

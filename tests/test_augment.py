@@ -218,6 +218,11 @@ def test_effects_are_drawn_with_the_configured_probabilities():
         assert not applied[name][silent].any()
     assert applied["background"][speech].mean() == pytest.approx(0.7, abs=0.04) and applied["background"][silent].all()
     assert applied["color_noise"][speech].mean() == pytest.approx(0.3, abs=0.04)
+    # each speech row with background records its SNR, within the configured range; others NaN
+    snr = aug.background_snr_db
+    with_snr = ~np.isnan(snr)
+    assert np.array_equal(with_snr, applied["background"] & speech)
+    assert snr[with_snr].min() >= settings.snr_db[0] and snr[with_snr].max() <= settings.snr_db[1]
 
 
 def test_draws_follow_the_settings_ranges():

@@ -109,3 +109,15 @@ def test_recall_per_engine_follows_each_rows_source_clip():
     by_engine = ev.recall_by_engine(scores, engines, 0.5)
     assert by_engine == {"espeak": {"n_clips": 4, "recall": 0.5}, "piper": {"n_clips": 4, "recall": 0.75}}
     assert ev.row_engines(source, [shard_engines[0], None]) is None
+
+
+def test_recall_per_snr_band():
+    snr = np.array([np.nan, np.nan, -4.0, -0.5, 3.0, 4.9, 12.0])
+    scores = np.array([0.9, 0.8, 0.1, 0.6, 0.2, 0.7, 0.95])
+    bands = ev.recall_by_snr(scores, snr, 0.5)
+    assert bands == {
+        "no background": {"n_clips": 2, "recall": 1.0},
+        "-5..0": {"n_clips": 2, "recall": 0.5},
+        "0..5": {"n_clips": 2, "recall": 0.5},
+        "10..15": {"n_clips": 1, "recall": 1.0},
+    }

@@ -113,6 +113,8 @@ def test_outputs_and_metrics(workflow: Path):
     by_engine = metrics["recall_by_engine"]
     assert set(by_engine) == {"espeak", "piper:en_US-joe-medium"}
     assert sum(r["n_clips"] for r in by_engine.values()) == metrics["n_positive"]
+    # and per background SNR band (augmentation records each row's SNR through to the features)
+    assert sum(r["n_clips"] for r in metrics["recall_by_snr"].values()) == metrics["n_positive"]
     features = np.load(out / "features" / "positive_train.npy")
     assert features.shape == (40, 16, 96) and features.dtype == np.float32
     for path in SHARED_OUTPUTS:

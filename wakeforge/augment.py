@@ -599,7 +599,8 @@ class Augmenter:
     when torch sees one; ``torch.device("cpu")`` runs the torch code on the CPU). ``threads``: blocks
     processed at once on the CPU (the output does not depend on it). ``block_size``: clips per block;
     the output depends on it (through the order of the draws) and, by float rounding, on the device.
-    After :meth:`augment`, ``applied`` maps each effect to a boolean per output row.
+    After :meth:`augment`, ``applied`` maps each effect to a boolean per output row and
+    ``background_snr_db`` gives each row's background SNR (NaN where there is none).
     """
 
     EFFECTS = ("silent", "pitch", "distortion", "eq", "bandstop", "rir", "background", "color_noise")
@@ -666,6 +667,7 @@ class Augmenter:
                 while len(pending) >= 2 * workers or (pending and i == len(starts) - 1):
                     bar.update(pending.pop(0).result())
         self.applied = {name: np.concatenate([f[name] for f in flags]) if flags else np.zeros(0, dtype=bool) for name in self.EFFECTS}
+        self.background_snr_db = np.concatenate([f["snr_db"] for f in flags]) if flags else np.zeros(0, dtype=np.float32)
         return out, source
 
     def _block(self, speech: list, d: BlockDraws, n: int, backgrounds: list, be: _Backend) -> tuple[np.ndarray, dict]:
@@ -692,6 +694,8 @@ class Augmenter:
         level, speech_level = _levels(x, be)
         speech_now = level > 1e-4
         flags["background"] = d.background
+        # the SNR of each row's background to its speech (NaN: no background, or no speech)
+        flags["snr_db"] = np.where(d.background & speech_now, d.snr_db, np.nan).astype(np.float32)
         rows = np.flatnonzero(d.background)
         if len(rows):  # at the drawn SNR to the speech, or at 0.05 RMS without speech
             segments = [backgrounds[d.background_index[i]][d.background_offset[i] : d.background_offset[i] + n] for i in rows]

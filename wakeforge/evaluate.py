@@ -68,6 +68,25 @@ def recall_by_engine(positive_scores: np.ndarray, engines: np.ndarray, threshold
     }
 
 
+def recall_by_snr(positive_scores: np.ndarray, snr_db: np.ndarray, threshold: float, width: float = 5.0) -> dict:
+    """Recall per background SNR band of ``width`` dB (``"-5..0"``, ...) and for the positives without
+    background noise (``"no background"``): how much of the misses the noisiest clips make."""
+    snr_db = np.asarray(snr_db, dtype=np.float64)
+    quiet = np.isnan(snr_db)
+    bands = {"no background": quiet}
+    if (~quiet).any():
+        lows = np.floor(snr_db[~quiet] / width) * width
+        for lo in np.unique(lows):
+            mask = np.zeros(len(snr_db), dtype=bool)
+            mask[~quiet] = lows == lo
+            bands[f"{lo:g}..{lo + width:g}"] = mask
+    return {
+        name: {"n_clips": int(mask.sum()), "recall": metrics.recall(positive_scores[mask], threshold)}
+        for name, mask in bands.items()
+        if mask.any()
+    }
+
+
 def metrics_at(scores: HeldOutScores, threshold: float, targets: dict, refractory_s: float = 1.0) -> dict:
     """The metrics dict of already scored test sets at one ``threshold``."""
     pos_scores, adv_scores, gen_scores = scores.positive, scores.adversarial, scores.general
