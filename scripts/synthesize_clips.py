@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
 
 def cpu_seconds() -> float:
-    """CPU seconds of this process and its finished children (espeak-ng), all threads."""
+    """CPU seconds of this process and its finished children, all threads."""
     t = os.times()
     return t.user + t.system + t.children_user + t.children_system
 
