@@ -60,12 +60,18 @@ def row_engines(source: np.ndarray, shard_engines: Sequence[Sequence[str] | None
     return np.array([shard_engines[s][i] for s, i in zip(shard, index)], dtype=str)
 
 
+def _recall_by_group(positive_scores: np.ndarray, groups: dict[str, np.ndarray], threshold: float) -> dict:
+    """``{name: {"n_clips", "recall"}}`` for each non-empty boolean mask in ``groups``."""
+    return {
+        name: {"n_clips": int(mask.sum()), "recall": metrics.recall(positive_scores[mask], threshold)}
+        for name, mask in groups.items()
+        if mask.any()
+    }
+
+
 def recall_by_engine(positive_scores: np.ndarray, engines: np.ndarray, threshold: float) -> dict:
     """Recall on the positives of each engine (on the test sets, held-out voices for eSpeak)."""
-    return {
-        str(name): {"n_clips": int(np.sum(engines == name)), "recall": metrics.recall(positive_scores[engines == name], threshold)}
-        for name in np.unique(engines)
-    }
+    return _recall_by_group(positive_scores, {str(name): engines == name for name in np.unique(engines)}, threshold)
 
 
 def recall_by_snr(positive_scores: np.ndarray, snr_db: np.ndarray, threshold: float, width: float = 5.0) -> dict:
@@ -80,11 +86,7 @@ def recall_by_snr(positive_scores: np.ndarray, snr_db: np.ndarray, threshold: fl
             mask = np.zeros(len(snr_db), dtype=bool)
             mask[~quiet] = lows == lo
             bands[f"{lo:g}..{lo + width:g}"] = mask
-    return {
-        name: {"n_clips": int(mask.sum()), "recall": metrics.recall(positive_scores[mask], threshold)}
-        for name, mask in bands.items()
-        if mask.any()
-    }
+    return _recall_by_group(positive_scores, bands, threshold)
 
 
 def metrics_at(scores: HeldOutScores, threshold: float, targets: dict, refractory_s: float = 1.0) -> dict:

