@@ -38,10 +38,12 @@ STREAM_SENTENCE_SECONDS = 3.0
 SHARED_SETS = {
     "general_train": config["n_general_samples"],
     "general_test": config["n_general_samples_val"],
+    # each stream reuses its sentences (in new blocks) beyond its speech hours
     "stream_train": math.ceil(
-        config["negative_stream_hours"] * 3600 / STREAM_SENTENCE_SECONDS
+        min(config["negative_speech_hours"], config["negative_stream_hours"])
+        * 3600
+        / STREAM_SENTENCE_SECONDS
     ),
-    # the validation stream reuses its sentences (in new blocks) beyond speech_hours
     "stream_validation": math.ceil(
         min(config["validation"]["speech_hours"], config["validation"]["stream_hours"])
         * 3600
