@@ -41,13 +41,18 @@ def test_checkpoint_round_trip(tmp_path):
     assert torch.equal(loaded(x), model.eval()(x))
 
 
+def random_sets(seed):
+    """Random positive / adversarial / general windows and a 400-frame stream."""
+    rng = np.random.default_rng(seed)
+    feats = lambda n: rng.standard_normal((n, 16, 96)).astype(np.float32)  # noqa: E731
+    pos, adv, gen = feats(10), feats(8), feats(6)
+    return pos, adv, gen, rng.standard_normal((400, 96)).astype(np.float32)
+
+
 def test_evaluate_reports_metrics_and_targets(exported):
     _, path, _ = exported
     scorer = OnnxScorer(path)
-    rng = np.random.default_rng(2)
-    feats = lambda n: rng.standard_normal((n, 16, 96)).astype(np.float32)  # noqa: E731
-    pos, adv, gen = feats(10), feats(8), feats(6)
-    stream = rng.standard_normal((400, 96)).astype(np.float32)
+    pos, adv, gen, stream = random_sets(2)
     thr = float(np.median(scorer(pos)))
     result = ev.evaluate(scorer, pos, adv, gen, stream, thr, {"accuracy": 0.0, "recall": 1.01, "false_accepts_per_hour": 1e9})
     assert result["recall"] == pytest.approx(np.mean(scorer(pos) >= thr))
@@ -77,10 +82,7 @@ def test_evaluate_reports_each_stream_and_pools_them(exported):
 def test_evaluate_calibrated_reports_both_thresholds_and_the_sidecar(exported):
     _, path, _ = exported
     scorer = OnnxScorer(path)
-    rng = np.random.default_rng(4)
-    feats = lambda n: rng.standard_normal((n, 16, 96)).astype(np.float32)  # noqa: E731
-    pos, adv, gen = feats(10), feats(8), feats(6)
-    stream = rng.standard_normal((400, 96)).astype(np.float32)
+    pos, adv, gen, stream = random_sets(4)
     targets = {"accuracy": 0.0, "recall": 0.0, "false_accepts_per_hour": 1e9}
     scores = ev.score_sets(scorer, pos, adv, gen, stream)
     calibrated, configured = float(np.quantile(scores.positive, 0.3)), float(np.quantile(scores.positive, 0.7))

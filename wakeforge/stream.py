@@ -66,14 +66,11 @@ def build_stream(
         raise WakeforgeError(
             f"the stream needs speech clips for each of its {parts} parts, got {len(clips)}: check tts settings and validation.speech_hours"
         )
-    if parts > 1:
-        groups = np.array_split(np.arange(len(clips)), parts)
-        total_n = int(round(hours * 3600 * SAMPLE_RATE))
-        shares = np.diff(np.linspace(0, total_n, parts + 1).round().astype(int))
-        return np.concatenate(
-            [_build(clips[g[0] : g[-1] + 1], rirs, backgrounds, int(n), rng) for g, n in zip(groups, shares)]
-        )
-    return _build(clips, rirs, backgrounds, int(round(hours * 3600 * SAMPLE_RATE)), rng)
+    total_n = int(round(hours * 3600 * SAMPLE_RATE))
+    groups = np.array_split(np.arange(len(clips)), parts)
+    shares = np.diff(np.linspace(0, total_n, parts + 1).round().astype(int))
+    pieces = [_build(clips[g[0] : g[-1] + 1], rirs, backgrounds, int(n), rng) for g, n in zip(groups, shares)]
+    return pieces[0] if parts == 1 else np.concatenate(pieces)  # one part: no copy of hours of audio
 
 
 def _build(

@@ -496,16 +496,17 @@ class EspeakEngine(TTSEngine):
     """eSpeak NG (formant synthesis) from its library: an English accent, a voice variant, speed,
     pitch and pitch range drawn per clip.
 
-    eSpeak sounds robotic, but its many variants (about 90 speakers: formant sets, pitch, breath,
-    roughness) teach the model the phrase rather than one voice's timbre. The library comes from the
+    eSpeak sounds robotic, but its many variants (82 speakers: formant sets, pitch, roughness)
+    teach the model the phrase rather than one voice's timbre. The library comes from the
     ``espeakng-loader`` wheel on the package index, so every machine gets the same audio. Speed in
     words per minute is ``base_wpm / length_scale`` (the same ``length_scale`` range slows both
-    engines alike); pitch (0-99) comes from the ``pitch`` prosody range. eSpeak has no randomness of
-    its own: deterministic given the rng.
+    engines alike); pitch (0-99) comes from the ``pitch`` prosody range. Its randomness is seeded
+    from the rng; a fresh process reproduces its clips exactly (see :class:`_EspeakLibrary`).
 
     Args:
         voices: accents (eSpeak language voices).
-        variants: voice variants; default: every variant in the library's data but effects.
+        variants: voice variants; default: every variant in the library's data but effects and
+            breathy voices (:meth:`_EspeakLibrary.variants`).
         heldout: None for every variant, False for the training share, True for the held-out share
             (:func:`split_variants`).
     """
