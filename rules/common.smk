@@ -122,7 +122,19 @@ VOICES = catalog.voice_specs(config) if USE["piper_voices"] else []
 VOICE_FILES = [
     f"{DOWNLOADS}/piper/{v['name']}.onnx{ext}" for v in VOICES for ext in ("", ".json")
 ]
-TTS_ENGINES = list(TTS["engines"]) + [
+FLITE_MANIFEST = "resources/flite/flite.json"
+MUSIC_MANIFEST = "resources/music/music.json"
+
+
+def engine_spec(engine):
+    """A tts.engines entry as a mapping; flite's names the manifest of its fetch rule."""
+    spec = {"name": engine} if isinstance(engine, str) else dict(engine)
+    if spec["name"] == "flite":
+        spec["manifest"] = FLITE_MANIFEST
+    return spec
+
+
+TTS_ENGINES = [engine_spec(e) for e in TTS["engines"]] + [
     {
         "name": "piper",
         "model": f"{DOWNLOADS}/piper/{v['name']}.onnx",
@@ -132,6 +144,8 @@ TTS_ENGINES = list(TTS["engines"]) + [
     for v in VOICES
 ]
 TTS_PARAMS = {**TTS, "engines": TTS_ENGINES}
+if any(e["name"] == "flite" for e in TTS_ENGINES):
+    VOICE_FILES.append(FLITE_MANIFEST)
 
 
 def when(asset, path):

@@ -1,9 +1,11 @@
-"""Background audio: synthesised noise, hum, fans and babble, plus the user's folders, Debian music and
-(full tier) the decoded AudioSet and FMA clips."""
+"""Background audio: synthesised noise, hum, fans and babble, plus the user's folders, Debian music
+(fetched by fetch_debian_music, else installed copies) and (full tier) the decoded AudioSet and FMA
+clips."""
 import logging
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from wakeforge import debian
 from wakeforge.assets import debian_music_dirs, import_user_background, read_manifest, synthesize_background, write_manifest
 from wakeforge.audio import load_clip_sets
 from wakeforge.cli import run_script
@@ -14,7 +16,7 @@ if TYPE_CHECKING:
 
 MAX_IMPORTED_FILES = 2000
 # Debian music is hours long: a slice of each track gives the variety without gigabytes of wav.
-MUSIC_FILES = 60
+MUSIC_FILES = 80  # all 67 tracks of the three packages
 MUSIC_SECONDS_PER_TRACK = 90
 
 
@@ -28,8 +30,11 @@ def main(smk):
         user, skipped = import_user_background(p.background_dirs, dest / "user", MAX_IMPORTED_FILES)
         log.info("imported %d background files from background_dirs (%d unreadable, skipped)", len(user), skipped)
         paths += user
-    if p.use_debian_music:
-        music_dirs = debian_music_dirs()
+    for music_manifest in smk.input.music:
+        fetched = debian.read_manifest(music_manifest)
+        if not fetched["available"]:
+            log.warning("Debian music was not fetched (%s); looking for installed copies", fetched["reason"])
+        music_dirs = debian_music_dirs(fetched["root"] if fetched["available"] else "/")
         if music_dirs:
             music, skipped = import_user_background(
                 [str(d) for d in music_dirs], dest / "music", MUSIC_FILES, kind="music", max_seconds=MUSIC_SECONDS_PER_TRACK

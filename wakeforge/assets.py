@@ -629,9 +629,10 @@ DEBIAN_MUSIC = {
 
 
 def debian_music_dirs(root: str | os.PathLike = "/") -> list[Path]:
-    """Existing music directories of optional Debian packages (wesnoth, planetblupi, singularity).
+    """Existing music directories of Debian's music packages (wesnoth, planetblupi, singularity)
+    under ``root``: the system, or where :func:`wakeforge.debian.fetch` unpacked them.
 
-    Logs one line naming the packages that are absent (and thus skipped). ``root`` is for tests.
+    Logs one line naming the packages that are absent (and thus skipped).
     """
     found: list[Path] = []
     absent: list[str] = []

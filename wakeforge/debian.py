@@ -1,0 +1,225 @@
+"""Programs and data from Debian's archive, fetched without root: pinned ``.deb`` files, unpacked.
+
+In: the names of pinned packages (:data:`PACKAGES`), the mirrors to try and a destination folder.
+Out: the packages' files under ``<dest>/root`` (as ``dpkg-deb -x`` would lay them out; the
+``.deb`` files are deleted once unpacked) and a JSON manifest that says what is there, or why not.
+
+Each package is pinned by pool path, size and sha256 (Debian 12 "bookworm"; programs for amd64 and
+arm64, data for ``all``),
+so every machine unpacks the same bytes; :func:`wakeforge.download.download` verifies them. A
+``.deb`` is an ``ar`` archive holding ``data.tar.{xz,gz,zst}``; :func:`unpack_deb` reads the ar
+container itself (a header of 60 bytes per member: a dozen lines, not worth a dependency) and
+extracts the data tarball with the standard library's ``data`` filter, which keeps symlinks inside
+the destination (shared libraries need their soname links) and refuses anything that leaves it.
+
+Used by the ``flite`` TTS engine (:class:`wakeforge.tts.FliteEngine`) and for music backgrounds
+(:func:`wakeforge.assets.debian_music_dirs`). What cannot be fetched (no network, another
+architecture) is *skipped*, never fatal: :func:`fetch` returns a manifest with ``available:
+false`` and the reason, and the workflow says what it skipped.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import os
+import platform
+import shutil
+import subprocess
+import tarfile
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+from .download import Checksum, download
+from .errors import WakeforgeError
+
+log = logging.getLogger(__name__)
+
+DEFAULT_MIRRORS = ("https://deb.debian.org/debian",)
+_AR_MAGIC = b"!<arch>\n"
+_AR_HEADER = 60
+
+
+@dataclass(frozen=True)
+class DebFile:
+    pool_path: str
+    size: int
+    sha256: str
+
+
+@dataclass(frozen=True)
+class DebPackage:
+    name: str
+    version: str
+    files: Mapping[str, DebFile]  # Debian architecture -> file
+
+
+def _flite_file(package: str, arch: str, size: int, sha256: str) -> DebFile:
+    return DebFile(f"pool/main/f/flite/{package}_2.2-5_{arch}.deb", size, sha256)
+
+
+# flite 2.2 (CMU): the program and its voices kal, kal16, awb, rms, slt (libflite1 needs libasound2)
+PACKAGES: dict[str, tuple[DebPackage, ...]] = {
+    "flite": (
+        DebPackage("flite", "2.2-5", {
+            "amd64": _flite_file("flite", "amd64", 252_784, "f4ce03470bf9974c2cb9cacd981e6be29339ef4c97cf994dd6fa3f90e6544db9"),
+            "arm64": _flite_file("flite", "arm64", 252_272, "f5114e5cb90bc1f9705b1810eb0c9865ead13ad727feaa3df47d167b68cd11f3"),
+        }),
+        DebPackage("libflite1", "2.2-5", {
+            "amd64": _flite_file("libflite1", "amd64", 12_823_776, "bfa8c591f1b47730b30b372ec38e02918a1c9795eada67684e1746390ad2f061"),
+            "arm64": _flite_file("libflite1", "arm64", 12_814_836, "a32d8cfe4eda5e98dc4332ffb2520d3fb65565265bb869eb101f6b8b21f0115d"),
+        }),
+    ),
+    # music for backgrounds (about 6 hours of ogg; the paths are in wakeforge.assets.DEBIAN_MUSIC)
+    "music": (
+        DebPackage("wesnoth-1.16-music", "1:1.16.9-1", {"all": DebFile(
+            "pool/main/w/wesnoth-1.16/wesnoth-1.16-music_1.16.9-1_all.deb", 153_244_368,
+            "f9bc3cde92b4ab30db5d7b85f89b4bcc3d788dd92602956d0347250850bf59bb")}),
+        DebPackage("planetblupi-music-ogg", "1.14.2-3", {"all": DebFile(
+            "pool/main/p/planetblupi/planetblupi-music-ogg_1.14.2-3_all.deb", 60_112_692,
+            "7d89a6d00b43cdb601e35256ab1a62814d203b5922cfed6a0e73e98486e82fa6")}),
+        DebPackage("singularity-music", "007-2", {"all": DebFile(
+            "pool/main/s/singularity-music/singularity-music_007-2_all.deb", 51_636_048,
+            "139ba1e408eeb0a72f1fff3760ca46558b9f81bed97dc8c0efa108c4007f4845")}),
+    ),
+}  # fmt: skip
+
+_MACHINE_TO_ARCH = {"x86_64": "amd64", "amd64": "amd64", "aarch64": "arm64", "arm64": "arm64"}
+
+
+def debian_arch(machine: str | None = None) -> str | None:
+    """This machine's Debian architecture (amd64, arm64), or None when no package is pinned for it."""
+    if (platform.system() if machine is None else "Linux") != "Linux":
+        return None
+    return _MACHINE_TO_ARCH.get((machine or platform.machine()).lower())
+
+
+def _ar_members(data: bytes, deb: Path) -> dict[str, bytes]:
+    if not data.startswith(_AR_MAGIC):
+        raise WakeforgeError(f"{deb} is not a Debian package (no ar header); delete it and fetch it again")
+    members, pos = {}, len(_AR_MAGIC)
+    while pos + _AR_HEADER <= len(data):
+        header = data[pos : pos + _AR_HEADER]
+        if header[58:60] != b"`\n":
+            raise WakeforgeError(f"{deb} is damaged (bad ar member header at byte {pos}); delete it and fetch it again")
+        name = header[:16].decode("ascii", "replace").strip().rstrip("/")
+        size = int(header[48:58].decode("ascii").strip() or 0)
+        start = pos + _AR_HEADER
+        if start + size > len(data):
+            raise WakeforgeError(f"{deb} is truncated (member {name!r}); delete it and fetch it again")
+        members[name] = data[start : start + size]
+        pos = start + size + (size % 2)  # members are 2-byte aligned
+    return members
+
+
+def unpack_deb(deb: str | os.PathLike, dest: str | os.PathLike) -> None:
+    """Extract the files of the package ``deb`` into the folder ``dest`` (created if needed)."""
+    deb, dest = Path(deb), Path(dest)
+    members = _ar_members(deb.read_bytes(), deb)
+    data_name = next((n for n in members if n.startswith("data.tar")), None)
+    if data_name is None:
+        raise WakeforgeError(f"{deb} has no data.tar member; delete it and fetch it again")
+    payload = members[data_name]
+    if data_name.endswith(".zst"):
+        try:
+            import zstandard
+        except ImportError as exc:
+            raise WakeforgeError(f"{deb} is compressed with zstd: pip install zstandard") from exc
+        payload = zstandard.ZstdDecompressor().decompress(payload, max_output_size=1 << 31)
+    dest.mkdir(parents=True, exist_ok=True)
+    try:
+        with tarfile.open(fileobj=io.BytesIO(payload)) as tf:
+            tf.extractall(dest, filter="data")
+    except (tarfile.TarError, OSError, EOFError) as exc:
+        raise WakeforgeError(f"could not unpack {deb} ({type(exc).__name__}: {exc}); delete it and fetch it again") from None
+
+
+def fetch(
+    name: str,
+    dest: str | os.PathLike,
+    mirrors: Sequence[str] = DEFAULT_MIRRORS,
+    arch: str | None = None,
+    packages: Sequence[DebPackage] | None = None,
+    **download_options: Any,
+) -> dict[str, Any]:
+    """Download and unpack the pinned packages of ``name`` into ``<dest>/root``: the manifest.
+
+    The manifest (also written to ``<dest>/<name>.json`` by the caller) holds ``available``,
+    ``root``, ``packages`` and, when unavailable, ``reason``. A failed download or an architecture
+    without pins gives ``available: False`` instead of an error. ``packages`` replaces the built-in
+    pins (tests).
+    """
+    dest = Path(dest)
+    arch = arch or debian_arch()
+    packages = PACKAGES[name] if packages is None else packages
+    manifest: dict[str, Any] = {"name": name, "available": False, "root": str(dest / "root"), "arch": arch,
+                                "packages": {p.name: p.version for p in packages}}  # fmt: skip
+    files = [p.files.get("all") or p.files.get(arch or "") for p in packages]
+    if any(f is None for f in files):
+        manifest["reason"] = f"no pinned Debian package of {name} for this machine ({platform.system()} {platform.machine()})"
+        return manifest
+    downloads = dest / "debs"
+    tmp_root = dest / f".root.{uuid.uuid4().hex[:8]}"
+    try:
+        for package, file in zip(packages, files):
+            deb = download(
+                [f"{m.rstrip('/')}/{file.pool_path}" for m in mirrors], downloads / Path(file.pool_path).name,
+                asset=f"Debian package {package.name} {package.version}", checksum=Checksum("sha256", file.sha256),
+                size=file.size, hint="config key 'assets.debian_mirrors'", **download_options,
+            )  # fmt: skip
+            unpack_deb(deb, tmp_root)
+    except WakeforgeError as exc:
+        shutil.rmtree(tmp_root, ignore_errors=True)
+        manifest["reason"] = str(exc)
+        return manifest
+    shutil.rmtree(dest / "root", ignore_errors=True)
+    os.replace(tmp_root, dest / "root")
+    shutil.rmtree(downloads, ignore_errors=True)  # unpacked: the .deb files are not needed again
+    manifest["available"] = True
+    return manifest
+
+
+def write_manifest(manifest: Mapping[str, Any], path: str | os.PathLike) -> None:
+    path = Path(path)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(manifest, indent=2) + "\n")
+    os.replace(tmp, path)
+
+
+def read_manifest(path: str | os.PathLike) -> dict[str, Any]:
+    try:
+        manifest = json.loads(Path(path).read_text())
+    except (OSError, ValueError) as exc:
+        raise WakeforgeError(f"cannot read the package manifest {path}: {exc}; delete it and re-run") from None
+    if not isinstance(manifest, dict) or "available" not in manifest:
+        raise WakeforgeError(f"{path} is not a package manifest; delete it and re-run")
+    return manifest
+
+
+def lib_dirs(root: str | os.PathLike) -> list[Path]:
+    """The folders under an unpacked ``root`` that hold shared libraries (for ``LD_LIBRARY_PATH``)."""
+    root = Path(root)
+    return sorted({p.parent for p in root.glob("usr/lib/**/*.so*")} | {p.parent for p in root.glob("lib/**/*.so*")})
+
+
+def run_env(root: str | os.PathLike) -> dict[str, str]:
+    """The environment to run a program unpacked under ``root`` with its own libraries."""
+    paths = [str(p) for p in lib_dirs(root)]
+    if os.environ.get("LD_LIBRARY_PATH"):
+        paths.append(os.environ["LD_LIBRARY_PATH"])
+    return {**os.environ, "LD_LIBRARY_PATH": os.pathsep.join(paths)}
+
+
+def probe(command: Sequence[str], root: str | os.PathLike, timeout_s: float = 30.0) -> str | None:
+    """Run ``command`` with the libraries under ``root``: None when it works, else why not (one line)."""
+    try:
+        done = subprocess.run(list(command), env=run_env(root), capture_output=True, text=True, timeout=timeout_s)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return f"{command[0]} does not run: {exc}"
+    if done.returncode != 0:
+        last = (done.stderr or done.stdout).strip().splitlines()
+        return f"{Path(command[0]).name} does not run (exit {done.returncode}): {last[-1] if last else 'no output'}"
+    return None
