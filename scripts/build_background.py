@@ -34,7 +34,7 @@ def main(smk):
         fetched = debian.read_manifest(music_manifest)
         if not fetched["available"]:
             log.warning("Debian music was not fetched (%s); looking for installed copies", fetched["reason"])
-        music_dirs = debian_music_dirs(fetched["root"] if fetched["available"] else "/")
+        music_dirs = debian_music_dirs(debian.resolve(music_manifest, fetched["root"]) if fetched["available"] else "/")
         if music_dirs:
             music, skipped = import_user_background(
                 [str(d) for d in music_dirs], dest / "music", MUSIC_FILES, kind="music", max_seconds=MUSIC_SECONDS_PER_TRACK

@@ -98,7 +98,9 @@ def test_fetch_from_a_mirror_verifies_and_unpacks(tmp_path):
         manifest = debian.fetch("prog", tmp_path / "prog", [srv.url + "/missing", srv.url + "/debian"], "amd64", packages, **FAST)
     assert manifest["available"], manifest
     root = tmp_path / "prog" / "root"
-    assert manifest["root"] == str(root) and manifest["packages"] == {"prog": "1.0-1", "libprog1": "1.0-1"}
+    assert manifest["root"] == "root" and manifest["packages"] == {"prog": "1.0-1", "libprog1": "1.0-1"}
+    assert debian.resolve(tmp_path / "prog" / "prog.json", manifest["root"]) == root
+    assert not (tmp_path / "prog" / "debs").exists()  # the .deb files go once unpacked
     assert (root / "usr" / "bin" / "prog").read_bytes() == b"1" and (root / "usr" / "lib" / "libp.so.1").read_bytes() == b"2"
     debian.write_manifest(manifest, tmp_path / "prog.json")
     assert debian.read_manifest(tmp_path / "prog.json") == json.loads((tmp_path / "prog.json").read_text())

@@ -25,7 +25,7 @@ def rng(seed):
 def flite_manifest() -> Path:
     path = CACHE / "flite.json"
     manifest = debian.read_manifest(path) if path.is_file() else None
-    if manifest is None or not manifest["available"] or not Path(manifest["binary"]).is_file():
+    if manifest is None or not manifest["available"] or not debian.resolve(path, manifest["binary"]).is_file():
         manifest = tts.fetch_flite(CACHE, progress=False, retries=1, timeout_s=20)
         if not manifest["available"]:
             pytest.skip(f"flite could not be fetched here: {manifest['reason']}")

@@ -147,15 +147,16 @@ def fetch(
 ) -> dict[str, Any]:
     """Download and unpack the pinned packages of ``name`` into ``<dest>/root``: the manifest.
 
-    The manifest (also written to ``<dest>/<name>.json`` by the caller) holds ``available``,
-    ``root``, ``packages`` and, when unavailable, ``reason``. A failed download or an architecture
+    The manifest (written to a JSON file in ``dest`` by the caller) holds ``available``, ``root``
+    (``"root"``: paths in a manifest are relative to its folder, so the folder can move),
+    ``packages`` and, when unavailable, ``reason``. A failed download or an architecture
     without pins gives ``available: False`` instead of an error. ``packages`` replaces the built-in
     pins (tests).
     """
     dest = Path(dest)
     arch = arch or debian_arch()
     packages = PACKAGES[name] if packages is None else packages
-    manifest: dict[str, Any] = {"name": name, "available": False, "root": str(dest / "root"), "arch": arch,
+    manifest: dict[str, Any] = {"name": name, "available": False, "root": "root", "arch": arch,
                                 "packages": {p.name: p.version for p in packages}}  # fmt: skip
     files = [p.files.get("all") or p.files.get(arch or "") for p in packages]
     if any(f is None for f in files):
@@ -197,6 +198,11 @@ def read_manifest(path: str | os.PathLike) -> dict[str, Any]:
     if not isinstance(manifest, dict) or "available" not in manifest:
         raise WakeforgeError(f"{path} is not a package manifest; delete it and re-run")
     return manifest
+
+
+def resolve(manifest_path: str | os.PathLike, relative: str) -> Path:
+    """A path stored in a manifest (relative to the manifest's folder) as a usable path."""
+    return Path(manifest_path).parent / relative
 
 
 def lib_dirs(root: str | os.PathLike) -> list[Path]:

@@ -573,11 +573,11 @@ def fetch_flite(dest: str | Path, mirrors: Sequence[str] = debian.DEFAULT_MIRROR
     (``available``, ``binary``, ``voices`` or ``reason``); see :func:`wakeforge.debian.fetch`."""
     manifest = debian.fetch("flite", dest, mirrors, **download_options)
     if manifest["available"]:
-        binary = Path(manifest["root"]) / "usr" / "bin" / "flite"
-        problem = debian.probe([str(binary), "-lv"], manifest["root"])
+        root, binary = Path(dest) / manifest["root"], f"{manifest['root']}/usr/bin/flite"
+        problem = debian.probe([str(Path(dest) / binary), "-lv"], root)
         if problem is None:
-            listed = subprocess.run([str(binary), "-lv"], env=debian.run_env(manifest["root"]), capture_output=True, text=True).stdout
-            manifest.update(binary=str(binary), voices=listed.split(":", 1)[-1].split())
+            listed = subprocess.run([str(Path(dest) / binary), "-lv"], env=debian.run_env(root), capture_output=True, text=True).stdout
+            manifest.update(binary=binary, voices=listed.split(":", 1)[-1].split())
         else:
             manifest.update(available=False, reason=problem)
     return manifest
@@ -604,8 +604,8 @@ class FliteEngine(TTSEngine):
         unknown = [v for v in voices if v not in manifest.get("voices", ()) or v not in FLITE_F0_HZ]
         if unknown:
             raise WakeforgeError(f"config key 'tts.engines': flite has no voice {', '.join(unknown)} (known: {', '.join(FLITE_F0_HZ)})")
-        self.binary = manifest["binary"]
-        self.env = debian.run_env(manifest["root"])
+        self.binary = str(debian.resolve(manifest_path, manifest["binary"]))
+        self.env = debian.run_env(debian.resolve(manifest_path, manifest["root"]))
         self.voices = heldout_split(voices, heldout)
         if not self.voices:
             raise WakeforgeError("config key 'tts.engines': flite has no voices left for this split")
