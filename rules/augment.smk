@@ -74,8 +74,8 @@ rule build_stream:
         "../envs/augment.yaml"
     params:
         hours=lambda wc: STREAM_HOURS[wc.stream],
-        # validation: its halves (checkpoint selection, report) get disjoint sentences
-        parts=lambda wc: 2 if wc.stream == "validation" else 1,
+        # validation: its thirds (checkpoint selection, calibration, report) get disjoint sentences
+        parts=lambda wc: 3 if wc.stream == "validation" else 1,
         pool=augment_pool,
         seed=SEED,
     script:

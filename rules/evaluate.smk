@@ -1,12 +1,12 @@
 # Stage 7: threshold calibration on validation data, then evaluation of the exported model on
-# held-out clips and the held-out half of the stream at that threshold.
+# held-out clips and the report third of the stream at that threshold.
 
 
 rule calibrate_threshold:
     input:
         onnx="results/{model}/{model}.onnx",
-        # validation data = what checkpoint selection uses: held-out training source clips (the
-        # same split as train_model) and the first half of each negative validation stream
+        # validation data: held-out training source clips (the same split as train_model) and the
+        # calibration third of each negative validation stream (selection used the first third)
         positive="results/{model}/features/positive_train.npy",
         positive_meta="results/{model}/features/positive_train.meta.npz",
         adversarial="results/{model}/features/adversarial_train.npy",

@@ -18,7 +18,8 @@ if TYPE_CHECKING:
 def main(smk):
     log = logging.getLogger("calibrate_threshold")
     i, p = smk.input, smk.params
-    # The same held-out source clips and stream halves that chose the checkpoint (wakeforge/train.py).
+    # The held-out source clips that chose the checkpoint (wakeforge/train.py) and the streams'
+    # calibration thirds, which it never saw.
     personal = (np.load(i.personal[0]), np.load(i.personal[1])["source"]) if i.personal else (None, None)
     sets = {
         "positive": with_personal(np.load(i.positive), np.load(i.positive_meta)["source"], *personal),

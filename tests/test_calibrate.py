@@ -102,9 +102,9 @@ def test_calibrate_record_and_warning(caplog):
     scorer = lambda x: np.asarray(x)[:, -1, 0].astype(np.float32)  # noqa: E731  score = a feature
     pos = np.zeros((20, 16, 96), np.float32)
     pos[:, -1, 0] = np.linspace(0.5, 1.0, 20)
-    stream = np.zeros((2 * 2000, 96), np.float32)  # only the first half is validation
-    stream[:2000:400, 0] = 0.6  # 5 activations in the first half
-    stream[2000:, 0] = 1.0  # the reported half must not be scored here
+    stream = np.ones((3 * 2000, 96), np.float32)  # only the middle third is validation:
+    stream[2000:4000, 0] = 0.0  # the selection and report thirds (all 1.0) must not be scored here
+    stream[2000:4000:400, 0] = 0.6  # 5 activations in the calibration third
     record, curve = cal.calibrate(scorer, pos, {"wakeforge": stream}, fp_target=1e9)
     assert record["calibrated"] and record["meets_target"]
     assert record["validation_recall"] == 1.0  # target loose: lowest thresholds allowed
@@ -116,7 +116,7 @@ def test_calibrate_record_and_warning(caplog):
     assert record["threshold"] > 0.6
     assert "warning" not in record
 
-    stream[:2000, 0] = 1.0
+    stream[2000:4000, 0] = 1.0
     with caplog.at_level("WARNING"):
         record, _ = cal.calibrate(scorer, pos, {"wakeforge": stream}, fp_target=0.0)
     assert not record["meets_target"] and "warning" in record

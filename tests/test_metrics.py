@@ -24,10 +24,10 @@ def test_recall_and_accuracy():
     assert metrics.accuracy(pos, neg, 0.5) == pytest.approx(3 / 5)
 
 
-def test_stream_halves_do_not_overlap_and_cover_the_stream():
+def test_stream_thirds_do_not_overlap_and_cover_the_stream():
     stream = np.arange(11)
-    selection, evaluation = metrics.split_stream(stream)
-    assert selection.tolist() == [0, 1, 2, 3, 4] and evaluation.tolist() == [5, 6, 7, 8, 9, 10]
+    selection, calibration, report = metrics.split_stream(stream)
+    assert selection.tolist() == [0, 1, 2] and calibration.tolist() == [3, 4, 5, 6] and report.tolist() == [7, 8, 9, 10]
 
 
 def test_pooled_false_accepts_count_per_stream_and_sum_hours():

@@ -1,9 +1,10 @@
 """Threshold calibration: the score threshold that maximises recall at the false-accept target.
 
-In: the exported model, the *validation* data that checkpoint selection uses (never the reported
-test data): the held-out slice of the positive training source clips (the same
-:func:`wakeforge.train.holdout_mask` split as training) and the first half of each negative
-validation stream; the false-accept target per hour and the refractory time.
+In: the exported model, *validation* data (never the reported test data): the held-out slice of
+the positive training source clips (the same :func:`wakeforge.train.holdout_mask` split as
+training) and the calibration third of each negative validation stream, which checkpoint selection
+never saw (:func:`wakeforge.metrics.split_stream`); the false-accept target per hour and the
+refractory time.
 Out: a DET curve (miss rate and false accepts per hour over a grid of thresholds; activations within
 the refractory time count once, pooled over the streams like
 :func:`wakeforge.metrics.pooled_false_accepts_per_hour`) and the chosen threshold with its
@@ -167,8 +168,8 @@ def validation_clips(features: np.ndarray, source: np.ndarray, fraction: float, 
 
 
 def validation_stream_scores(scorer, streams: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """Per-frame scores of the first half of each negative validation stream (the selection half)."""
-    return {name: scorer(stream_windows(metrics.split_stream(s)[0])) for name, s in streams.items()}
+    """Per-frame scores of the calibration third of each negative validation stream."""
+    return {name: scorer(stream_windows(metrics.split_stream(s)[1])) for name, s in streams.items()}
 
 
 def calibrate(
@@ -188,7 +189,7 @@ def calibrate(
         scorer: ``(n, 16, 96)`` windows -> scores (e.g. :class:`wakeforge.export.OnnxScorer`).
         positive: held-out positive validation features ``(n, 16, 96)``.
         streams: negative validation streams by name, ``(n_chunks, 96)`` embeddings each; only
-            their first halves are scored.
+            their calibration thirds are scored.
         fp_target: false accepts per hour the threshold must not exceed.
         calibrate: False keeps ``configured_threshold`` (still reporting its validation numbers).
         adversarial: held-out adversarial validation features, for their false-positive rate.

@@ -1,8 +1,9 @@
 """Evaluation of an exported model on held-out data.
 
 In: the ONNX model, features of held-out positive / adversarial / general clips (never trained
-on, never used for checkpoint selection), the negative streams' embeddings (their second halves:
-the first halves chose the checkpoint), the threshold and the user's targets.
+on, never used for checkpoint selection), the negative streams' embeddings (their report thirds:
+the other thirds chose the checkpoint and calibrated the threshold), the threshold and the user's
+targets.
 Out: a metrics dict (written as ``metrics.json``): accuracy, recall, false accepts per hour,
 per-set rates, counts, and whether each target is met; in the workflow at the threshold calibrated
 on validation data (calibrate.py's sidecar, included under ``calibration``) and also at the
@@ -24,7 +25,7 @@ from .features import stream_windows
 
 @dataclass
 class HeldOutScores:
-    """Scores of the held-out test sets: per clip, and per 80 ms frame of each stream's second half."""
+    """Scores of the held-out test sets: per clip, and per 80 ms frame of each stream's report third."""
 
     positive: np.ndarray
     adversarial: np.ndarray
@@ -40,13 +41,13 @@ def score_sets(
     stream: np.ndarray,
     extra_streams: dict[str, np.ndarray] | None = None,
 ) -> HeldOutScores:
-    """Score every held-out set once (streams: their second halves only)."""
+    """Score every held-out set once (streams: their report thirds only)."""
     streams = {"wakeforge": stream, **(extra_streams or {})}
     return HeldOutScores(
         positive=scorer(positive),
         adversarial=scorer(adversarial),
         general=scorer(general),
-        streams={name: scorer(stream_windows(metrics.split_stream(s)[1])) for name, s in streams.items()},
+        streams={name: scorer(stream_windows(metrics.split_stream(s)[2])) for name, s in streams.items()},
     )
 
 
@@ -144,7 +145,7 @@ def evaluate(
     """Score every held-out set with the exported model and compare with the targets.
 
     ``extra_streams`` (full tier: openWakeWord's false-positive validation features) are negative
-    streams like ``stream``: their second halves are scored too, and false accepts per hour are
+    streams like ``stream``: their report thirds are scored too, and false accepts per hour are
     reported per stream and pooled over all of them (hours from the frame counts).
     """
     return metrics_at(score_sets(scorer, positive, adversarial, general, stream, extra_streams), threshold, targets, refractory_s)

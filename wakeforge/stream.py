@@ -58,8 +58,8 @@ def build_stream(
     When the clips run out they are used again, in other blocks: with other neighbours, speed,
     room, background and level, so a stream can hold more hours than the sentences synthesised
     for it. ``parts`` splits the clips into that many disjoint groups and builds an equal share
-    of the hours from each, one after another: with ``parts=2`` the two halves of the stream
-    (:func:`wakeforge.metrics.split_stream`, selection and report) never share a sentence.
+    of the hours from each, one after another: with ``parts=3`` the three thirds of the stream
+    (:func:`wakeforge.metrics.split_stream`: selection, calibration, report) never share a sentence.
     """
     clips = [c for c in clips if len(c)]
     if len(clips) < parts:

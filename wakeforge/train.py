@@ -12,8 +12,9 @@ All data lives on the training device for the whole run (CUDA when present, else
 step draws a balanced batch by index on the device, so no step copies data from the host (only
 the precomputed pool's redraws do).
 A slice of the positive and adversarial *source clips* (all augmented copies of a clip together)
-is held out for checkpoint selection, and so is the first half of each stream; the final metrics
-(evaluate.py) use other clips and the other half, so selection never sees the reported data.
+is held out for checkpoint selection, and so is the first third of each stream; calibration uses
+the second third, and the final metrics (evaluate.py) use other clips and the last third, so
+selection never sees the calibration or the reported data.
 """
 
 from __future__ import annotations
@@ -55,7 +56,7 @@ class TrainData:
     fp_validation: np.ndarray | None = None
 
     def validation_streams(self) -> dict[str, np.ndarray]:
-        """The negative validation streams by name (each is split: first half selects, second reports)."""
+        """The negative validation streams by name (each in thirds: selection, calibration, report)."""
         streams = {"wakeforge": self.stream}
         if self.fp_validation is not None:
             streams["openwakeword"] = self.fp_validation
