@@ -77,8 +77,14 @@ def test_unpack_a_package_built_by_dpkg_deb(tmp_path):
 def test_unpack_refuses_a_link_out_of_the_root_and_non_packages(tmp_path):
     bad = tmp_path / "bad.deb"
     bad.write_bytes(_deb({"usr/a": b"x"}, {"usr/evil": "../../../etc/passwd"}))
-    with pytest.raises(WakeforgeError, match="could not unpack .*bad.deb"):
+    with pytest.raises(WakeforgeError, match="refusing to unpack .*bad.deb: member './usr/evil' leaves the folder"):
         debian.unpack_deb(bad, tmp_path / "root")
+    assert not (tmp_path / "root" / "usr" / "a").exists()  # nothing of it was unpacked
+    escape = tmp_path / "escape.deb"
+    escape.write_bytes(_deb({"../outside": b"x"}))
+    with pytest.raises(WakeforgeError, match="leaves the folder"):
+        debian.unpack_deb(escape, tmp_path / "root4")
+    assert not (tmp_path / "outside").exists()
     not_deb = tmp_path / "page.deb"
     not_deb.write_bytes(b"<html>404</html>")
     with pytest.raises(WakeforgeError, match="not a Debian package"):

@@ -9,8 +9,9 @@ arm64, data for ``all``),
 so every machine unpacks the same bytes; :func:`wakeforge.download.download` verifies them. A
 ``.deb`` is an ``ar`` archive holding ``data.tar.{xz,gz,zst}``; :func:`unpack_deb` reads the ar
 container itself (a header of 60 bytes per member: a dozen lines, not worth a dependency) and
-extracts the data tarball with the standard library's ``data`` filter, which keeps symlinks inside
-the destination (shared libraries need their soname links) and refuses anything that leaves it.
+extracts the data tarball, keeping symlinks inside the destination (shared libraries need their
+soname links) and refusing any member that leaves it, a link that points out of it, or a device
+(checked here, and by the standard library's ``data`` filter too on Python >= 3.11.4).
 
 Used by the ``flite`` TTS engine (:class:`wakeforge.tts.FliteEngine`) and for music backgrounds
 (:func:`wakeforge.assets.debian_music_dirs`). What cannot be fetched (no network, another
@@ -132,9 +133,29 @@ def unpack_deb(deb: str | os.PathLike, dest: str | os.PathLike) -> None:
     dest.mkdir(parents=True, exist_ok=True)
     try:
         with tarfile.open(fileobj=io.BytesIO(payload)) as tf:
-            tf.extractall(dest, filter="data")
+            members = tf.getmembers()
+            for member in members:
+                _check_member(member, dest.resolve(), deb)
+            if hasattr(tarfile, "data_filter"):  # Python >= 3.11.4: the standard library checks too
+                tf.extractall(dest, members, filter="data")
+            else:
+                tf.extractall(dest, members)
     except (tarfile.TarError, OSError, EOFError) as exc:
         raise WakeforgeError(f"could not unpack {deb} ({type(exc).__name__}: {exc}); delete it and fetch it again") from None
+
+
+def _check_member(member: tarfile.TarInfo, root: Path, deb: Path) -> None:
+    """Refuse a member that would land outside ``root``, a link that points outside it, or a device."""
+    target = (root / member.name).resolve()
+    inside = [target]
+    if member.issym():
+        inside.append((target.parent / member.linkname).resolve() if not member.linkname.startswith("/") else Path(member.linkname))
+    elif member.islnk():
+        inside.append((root / member.linkname).resolve())
+    if not (member.isfile() or member.isdir() or member.issym() or member.islnk()) or any(
+        p != root and root not in p.parents for p in inside
+    ):
+        raise WakeforgeError(f"refusing to unpack {deb}: member {member.name!r} leaves the folder or is not a plain file; delete it and fetch it again")
 
 
 def fetch(
