@@ -118,7 +118,7 @@ def test_fetch_failures_give_a_reason_not_an_error(tmp_path):
     with FixtureServer({f"/{package.files['amd64'].pool_path}": data}) as srv:
         srv.faults[f"/{package.files['amd64'].pool_path}"] = "corrupt"
         corrupt = debian.fetch("prog", tmp_path / "a", [srv.url], "amd64", [package], **FAST)
-    assert not corrupt["available"] and "sha256" in corrupt["reason"] and "assets.debian_mirrors" in corrupt["reason"]
+    assert not corrupt["available"] and "sha256" in corrupt["reason"] and "config key assets.debian_mirrors" in corrupt["reason"]
     assert not (tmp_path / "a" / "root").exists()
     # nothing listens on port 9 (discard) of the loopback address
     offline = debian.fetch("prog", tmp_path / "b", ["http://127.0.0.1:9"], "amd64", [package], **FAST)

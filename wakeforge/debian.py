@@ -190,7 +190,7 @@ def fetch(
             deb = download(
                 [f"{m.rstrip('/')}/{file.pool_path}" for m in mirrors], downloads / Path(file.pool_path).name,
                 asset=f"Debian package {package.name} {package.version}", checksum=Checksum("sha256", file.sha256),
-                size=file.size, hint="config key 'assets.debian_mirrors'", **download_options,
+                size=file.size, hint="Mirrors for it go in config key assets.debian_mirrors.", **download_options,
             )  # fmt: skip
             unpack_deb(deb, tmp_root)
     except WakeforgeError as exc:
