@@ -137,10 +137,10 @@ def test_debian_arch_and_pins():
 
 
 def test_probe_reports_why_a_program_does_not_run(tmp_path):
-    assert debian.probe(["true"], tmp_path) is None
-    reason = debian.probe(["sh", "-c", "echo 'error while loading shared libraries: libasound.so.2' >&2; exit 127"], tmp_path)
-    assert reason == "sh does not run (exit 127): error while loading shared libraries: libasound.so.2"
-    assert "does not run" in debian.probe([str(tmp_path / "absent")], tmp_path)
+    assert debian.probe(["echo", "Voices available: a b"], tmp_path) == ("Voices available: a b\n", None)
+    output, reason = debian.probe(["sh", "-c", "echo 'error while loading shared libraries: libasound.so.2' >&2; exit 127"], tmp_path)
+    assert output is None and reason == "sh does not run (exit 127): error while loading shared libraries: libasound.so.2"
+    assert "does not run" in debian.probe([str(tmp_path / "absent")], tmp_path)[1]
 
 
 def test_read_manifest_rejects_other_files(tmp_path):

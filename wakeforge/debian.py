@@ -4,9 +4,8 @@ In: the names of pinned packages (:data:`PACKAGES`), the mirrors to try and a de
 Out: the packages' files under ``<dest>/root`` (as ``dpkg-deb -x`` would lay them out; the
 ``.deb`` files are deleted once unpacked) and a JSON manifest that says what is there, or why not.
 
-Each package is pinned by pool path, size and sha256 (Debian 12 "bookworm"; programs for amd64 and
-arm64, data for ``all``),
-so every machine unpacks the same bytes; :func:`wakeforge.download.download` verifies them. A
+Each package is pinned by pool path, size and sha256 (Debian 12 "bookworm"; programs for amd64
+and arm64, data for ``all``), so every machine unpacks the same bytes; :func:`wakeforge.download.download` verifies them. A
 ``.deb`` is an ``ar`` archive holding ``data.tar.{xz,gz,zst}``; :func:`unpack_deb` reads the ar
 container itself (a header of 60 bytes per member: a dozen lines, not worth a dependency) and
 extracts the data tarball, keeping symlinks inside the destination (shared libraries need their
@@ -23,7 +22,6 @@ from __future__ import annotations
 
 import io
 import json
-import logging
 import os
 import platform
 import shutil
@@ -36,8 +34,6 @@ from typing import Any, Mapping, Sequence
 
 from .download import Checksum, download
 from .errors import WakeforgeError
-
-log = logging.getLogger(__name__)
 
 DEFAULT_MIRRORS = ("https://deb.debian.org/debian",)
 _AR_MAGIC = b"!<arch>\n"
@@ -240,13 +236,14 @@ def run_env(root: str | os.PathLike) -> dict[str, str]:
     return {**os.environ, "LD_LIBRARY_PATH": os.pathsep.join(paths)}
 
 
-def probe(command: Sequence[str], root: str | os.PathLike, timeout_s: float = 30.0) -> str | None:
-    """Run ``command`` with the libraries under ``root``: None when it works, else why not (one line)."""
+def probe(command: Sequence[str], root: str | os.PathLike, timeout_s: float = 30.0) -> tuple[str | None, str | None]:
+    """Run ``command`` with the libraries under ``root``: ``(its output, None)`` when it works,
+    else ``(None, why not)`` in one line."""
     try:
         done = subprocess.run(list(command), env=run_env(root), capture_output=True, text=True, timeout=timeout_s)
     except (OSError, subprocess.TimeoutExpired) as exc:
-        return f"{command[0]} does not run: {exc}"
+        return None, f"{command[0]} does not run: {exc}"
     if done.returncode != 0:
         last = (done.stderr or done.stdout).strip().splitlines()
-        return f"{Path(command[0]).name} does not run (exit {done.returncode}): {last[-1] if last else 'no output'}"
-    return None
+        return None, f"{Path(command[0]).name} does not run (exit {done.returncode}): {last[-1] if last else 'no output'}"
+    return done.stdout, None

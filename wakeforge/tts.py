@@ -574,9 +574,8 @@ def fetch_flite(dest: str | Path, mirrors: Sequence[str] = debian.DEFAULT_MIRROR
     manifest = debian.fetch("flite", dest, mirrors, **download_options)
     if manifest["available"]:
         root, binary = Path(dest) / manifest["root"], f"{manifest['root']}/usr/bin/flite"
-        problem = debian.probe([str(Path(dest) / binary), "-lv"], root)
+        listed, problem = debian.probe([str(Path(dest) / binary), "-lv"], root)
         if problem is None:
-            listed = subprocess.run([str(Path(dest) / binary), "-lv"], env=debian.run_env(root), capture_output=True, text=True).stdout
             manifest.update(binary=binary, voices=listed.split(":", 1)[-1].split())
         else:
             manifest.update(available=False, reason=problem)
