@@ -587,9 +587,9 @@ class FliteEngine(TTSEngine):
 
     Closer to a human voice than eSpeak, and other people than Piper's joe. flite has no
     randomness: each clip draws a voice, a speed (``duration_stretch`` = ``length_scale``) and a
-    pitch (``int_f0_target_mean``: the voice's own pitch times ``2 ** ((pitch - 50) / 93)``, 0.8-1.25
-    over the default ``pitch`` range; rms ignores it). The program runs once per clip from the folder unpacked by
-    :func:`fetch_flite`, whose manifest ``manifest_path`` names.
+    pitch (``int_f0_target_mean``: the voice's own pitch times ``2 ** ((pitch - 50) / 93)``,
+    0.8-1.25 over the default ``pitch`` range; rms ignores it). The program runs once per clip from
+    the folder unpacked by :func:`fetch_flite`, whose manifest ``manifest_path`` names.
 
     Raises :class:`EngineUnavailable` when the manifest says flite could not be fetched or run.
     """
@@ -628,7 +628,6 @@ class FliteEngine(TTSEngine):
                 raise RuntimeError(f"flite exited with {done.returncode}: {done.stderr.strip()[-200:]}")
             audio, sample_rate = sf.read(out, dtype="int16")
         return to_16k_pcm(audio, sample_rate)
-
 
 
 # --------------------------------------------------------------------------------------------
