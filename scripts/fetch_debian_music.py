@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from wakeforge import debian
+from wakeforge.audio import write_json
 from wakeforge.cli import run_script
 
 if TYPE_CHECKING:
@@ -21,7 +22,7 @@ def main(smk):
         log.info("Debian music ready: %s", ", ".join(f"{k} {v}" for k, v in manifest["packages"].items()))
     else:
         log.warning("Debian music could not be fetched: %s (delete %s to try again)", manifest["reason"], smk.output.manifest)
-    debian.write_manifest(manifest, smk.output.manifest)
+    write_json(smk.output.manifest, manifest)
 
 
 run_script(main, snakemake)

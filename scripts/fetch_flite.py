@@ -7,8 +7,8 @@ import logging
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from wakeforge.audio import write_json
 from wakeforge.cli import run_script
-from wakeforge.debian import write_manifest
 from wakeforge.tts import fetch_flite
 
 if TYPE_CHECKING:
@@ -22,7 +22,7 @@ def main(smk):
         log.info("flite %s ready: voices %s", manifest["packages"]["flite"], " ".join(manifest["voices"]))
     else:
         log.warning("flite is not available, so the TTS jobs will skip it: %s (delete %s to try again)", manifest["reason"], smk.output.manifest)
-    write_manifest(manifest, smk.output.manifest)
+    write_json(smk.output.manifest, manifest)
 
 
 run_script(main, snakemake)

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from wakeforge import debian, tts
-from wakeforge.audio import SAMPLE_RATE
+from wakeforge.audio import SAMPLE_RATE, write_json
 from wakeforge.errors import WakeforgeError
 
 CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "wakeforge-tests" / "flite"
@@ -29,13 +29,13 @@ def flite_manifest() -> Path:
         manifest = tts.fetch_flite(CACHE, progress=False, retries=1, timeout_s=20)
         if not manifest["available"]:
             pytest.skip(f"flite could not be fetched here: {manifest['reason']}")
-        debian.write_manifest(manifest, path)
+        write_json(path, manifest)
     return path
 
 
 def test_unavailable_flite_is_skipped_with_its_reason(tmp_path):
     manifest = tmp_path / "flite.json"
-    debian.write_manifest({"name": "flite", "available": False, "reason": "connection refused (deb.debian.org)"}, manifest)
+    write_json(manifest, {"name": "flite", "available": False, "reason": "connection refused (deb.debian.org)"})
     engines, skipped = tts.available_engines(["espeak", {"name": "flite", "manifest": str(manifest)}])
     assert [e.name for e in engines] == ["espeak"] and skipped == ["flite: connection refused (deb.debian.org)"]
     with pytest.raises(WakeforgeError, match=r"none of the TTS engines .* \(flite: connection refused"):

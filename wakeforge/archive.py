@@ -85,23 +85,32 @@ def _check_link(archive: Path, raw: str, target: str, relative_to: str) -> None:
 # --------------------------------------------------------------------------------------------
 
 
+def check_tar_member(archive: Path, member: tarfile.TarInfo, check_dir: Path) -> str | None:
+    """The member's safe relative path (None for the archive root); raises :class:`WakeforgeError`
+    for an absolute path, a path or link leaving the destination, a device or fifo, or another
+    unsupported type (and, on Python >= 3.11.4, anything ``tarfile.data_filter`` refuses for
+    ``check_dir``)."""
+    name = _safe_name(archive, member.name)
+    if member.issym():
+        _check_link(archive, member.name, member.linkname, posixpath.dirname(name or ""))
+    elif member.islnk():
+        _check_link(archive, member.name, member.linkname, "")
+    elif member.ischr() or member.isblk() or member.isfifo():
+        raise _reject(archive, member.name, "is a device or fifo")
+    elif not (member.isfile() or member.isdir()):
+        raise _reject(archive, member.name, f"has an unsupported tar type {member.type!r}")
+    if hasattr(tarfile, "data_filter"):  # Python >= 3.11.4: the standard library's own checks as well
+        try:
+            tarfile.data_filter(member, str(check_dir))
+        except tarfile.FilterError as exc:
+            raise _reject(archive, member.name, f"is refused by tarfile's data filter ({exc})") from None
+    return name
+
+
 def _plan_tar(archive: Path, tf: tarfile.TarFile, check_dir: Path) -> list[_Entry]:
     entries = []
     for member in tf.getmembers():
-        name = _safe_name(archive, member.name)
-        if member.issym():
-            _check_link(archive, member.name, member.linkname, posixpath.dirname(name or ""))
-        elif member.islnk():
-            _check_link(archive, member.name, member.linkname, "")
-        elif member.ischr() or member.isblk() or member.isfifo():
-            raise _reject(archive, member.name, "is a device or fifo")
-        elif not (member.isfile() or member.isdir()):
-            raise _reject(archive, member.name, f"has an unsupported tar type {member.type!r}")
-        if hasattr(tarfile, "data_filter"):  # Python >= 3.11.4: the standard library's own checks as well
-            try:
-                tarfile.data_filter(member, str(check_dir))
-            except tarfile.FilterError as exc:
-                raise _reject(archive, member.name, f"is refused by tarfile's data filter ({exc})") from None
+        name = check_tar_member(archive, member, check_dir)
         if name is None:
             continue
         if member.issym():

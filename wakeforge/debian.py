@@ -10,7 +10,7 @@ and arm64, data for ``all``), so every machine unpacks the same bytes; :func:`wa
 container itself (a header of 60 bytes per member: a dozen lines, not worth a dependency) and
 extracts the data tarball, keeping symlinks inside the destination (shared libraries need their
 soname links) and refusing any member that leaves it, a link that points out of it, or a device
-(checked here, and by the standard library's ``data`` filter too on Python >= 3.11.4).
+(:func:`wakeforge.archive.check_tar_member`, the checks of every archive we extract).
 
 Used by the ``flite`` TTS engine (:class:`wakeforge.tts.FliteEngine`) and for music backgrounds
 (:func:`wakeforge.assets.debian_music_dirs`). What cannot be fetched (no network, another
@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
+from .archive import check_tar_member
 from .download import Checksum, download
 from .errors import WakeforgeError
 
@@ -130,8 +131,8 @@ def unpack_deb(deb: str | os.PathLike, dest: str | os.PathLike) -> None:
     try:
         with tarfile.open(fileobj=io.BytesIO(payload)) as tf:
             members = tf.getmembers()
-            for member in members:
-                _check_member(member, dest.resolve(), deb)
+            for member in members:  # links are kept (soname links), but only those inside dest
+                check_tar_member(deb, member, dest)
             if hasattr(tarfile, "data_filter"):  # Python >= 3.11.4: the standard library checks too
                 tf.extractall(dest, members, filter="data")
             else:
@@ -139,19 +140,6 @@ def unpack_deb(deb: str | os.PathLike, dest: str | os.PathLike) -> None:
     except (tarfile.TarError, OSError, EOFError) as exc:
         raise WakeforgeError(f"could not unpack {deb} ({type(exc).__name__}: {exc}); delete it and fetch it again") from None
 
-
-def _check_member(member: tarfile.TarInfo, root: Path, deb: Path) -> None:
-    """Refuse a member that would land outside ``root``, a link that points outside it, or a device."""
-    target = (root / member.name).resolve()
-    inside = [target]
-    if member.issym():
-        inside.append((target.parent / member.linkname).resolve() if not member.linkname.startswith("/") else Path(member.linkname))
-    elif member.islnk():
-        inside.append((root / member.linkname).resolve())
-    if not (member.isfile() or member.isdir() or member.issym() or member.islnk()) or any(
-        p != root and root not in p.parents for p in inside
-    ):
-        raise WakeforgeError(f"refusing to unpack {deb}: member {member.name!r} leaves the folder or is not a plain file; delete it and fetch it again")
 
 
 def fetch(
@@ -164,7 +152,8 @@ def fetch(
 ) -> dict[str, Any]:
     """Download and unpack the pinned packages of ``name`` into ``<dest>/root``: the manifest.
 
-    The manifest (written to a JSON file in ``dest`` by the caller) holds ``available``, ``root``
+    The manifest (written to a JSON file in ``dest`` by the caller, with
+    :func:`wakeforge.audio.write_json`) holds ``available``, ``root``
     (``"root"``: paths in a manifest are relative to its folder, so the folder can move),
     ``packages`` and, when unavailable, ``reason``. A failed download or an architecture
     without pins gives ``available: False`` instead of an error. ``packages`` replaces the built-in
@@ -198,13 +187,6 @@ def fetch(
     shutil.rmtree(downloads, ignore_errors=True)  # unpacked: the .deb files are not needed again
     manifest["available"] = True
     return manifest
-
-
-def write_manifest(manifest: Mapping[str, Any], path: str | os.PathLike) -> None:
-    path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(manifest, indent=2) + "\n")
-    os.replace(tmp, path)
 
 
 def read_manifest(path: str | os.PathLike) -> dict[str, Any]:
