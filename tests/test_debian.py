@@ -131,10 +131,13 @@ def test_fetch_failures_give_a_reason_not_an_error(tmp_path):
 def test_debian_arch_and_pins():
     assert debian.debian_arch("x86_64") == "amd64" and debian.debian_arch("aarch64") == "arm64"
     assert debian.debian_arch("riscv64") is None
-    for package in debian.PACKAGES["flite"]:
-        assert set(package.files) == {"amd64", "arm64"}
-        for file in package.files.values():
-            assert len(file.sha256) == 64 and file.pool_path.endswith(".deb") and file.size > 0
+    for group in debian.PACKAGES.values():
+        for package in group:
+            # a program for both architectures, or data for all
+            assert set(package.files) in ({"amd64", "arm64"}, {"all"}), package.name
+            for arch, file in package.files.items():
+                assert len(file.sha256) == 64 and file.size > 0
+                assert file.pool_path.endswith(f"/{package.name}_{package.version.split(':')[-1]}_{arch}.deb")
 
 
 def test_probe_reports_why_a_program_does_not_run(tmp_path):

@@ -111,11 +111,11 @@ def test_outputs_and_metrics(workflow: Path):
     at_half = metrics["at_configured_threshold"]
     assert at_half["recall"] - at_half["general_false_positive_rate"] >= 0.25
     assert at_half["general_false_positive_rate"] <= 0.25
-    # the test positives come from every engine (eSpeak and flite with their held-out voices),
-    # reported apart; flite only where its Debian packages could be fetched
+    # the test positives come from every engine (eSpeak, flite and mbrola with their held-out
+    # voices), reported apart; flite and mbrola only where their Debian packages could be fetched
     by_engine = metrics["recall_by_engine"]
-    flite = json.loads((workflow / "resources" / "flite" / "flite.json").read_text())
-    assert set(by_engine) == {"espeak", "piper:en_US-joe-medium"} | ({"flite"} if flite["available"] else set())
+    fetched = {e for e in ("flite", "mbrola") if json.loads((workflow / "resources" / e / f"{e}.json").read_text())["available"]}
+    assert set(by_engine) == {"espeak", "piper:en_US-joe-medium"} | fetched
     assert sum(r["n_clips"] for r in by_engine.values()) == metrics["n_positive"]
     # and per background SNR band (augmentation records each row's SNR through to the features)
     assert sum(r["n_clips"] for r in metrics["recall_by_snr"].values()) == metrics["n_positive"]

@@ -12,7 +12,8 @@ extracts the data tarball, keeping symlinks inside the destination (shared libra
 soname links) and refusing any member that leaves it, a link that points out of it, or a device
 (:func:`wakeforge.archive.check_tar_member`, the checks of every archive we extract).
 
-Used by the ``flite`` TTS engine (:class:`wakeforge.tts.FliteEngine`) and for music backgrounds
+Used by the ``flite`` and ``mbrola`` TTS engines (:class:`wakeforge.tts.FliteEngine`,
+:class:`wakeforge.tts.MbrolaEngine`) and for music backgrounds
 (:func:`wakeforge.assets.debian_music_dirs`). What cannot be fetched (no network, another
 architecture) is *skipped*, never fatal: :func:`fetch` returns a manifest with ``available:
 false`` and the reason, and the workflow says what it skipped.
@@ -59,6 +60,13 @@ def _flite_file(package: str, arch: str, size: int, sha256: str) -> DebFile:
     return DebFile(f"pool/main/f/flite/{package}_2.2-5_{arch}.deb", size, sha256)
 
 
+_ESPEAK_V = "1.51+dfsg-10+deb12u2"
+
+
+def _espeak_file(package: str, arch: str, size: int, sha256: str) -> DebFile:
+    return DebFile(f"pool/main/e/espeak-ng/{package}_{_ESPEAK_V}_{arch}.deb", size, sha256)
+
+
 # flite 2.2 (CMU): the program and its voices kal, kal16, awb, rms, slt (libflite1 needs libasound2)
 PACKAGES: dict[str, tuple[DebPackage, ...]] = {
     "flite": (
@@ -70,6 +78,46 @@ PACKAGES: dict[str, tuple[DebPackage, ...]] = {
             "amd64": _flite_file("libflite1", "amd64", 12_823_776, "bfa8c591f1b47730b30b372ec38e02918a1c9795eada67684e1746390ad2f061"),
             "arm64": _flite_file("libflite1", "arm64", 12_814_836, "a32d8cfe4eda5e98dc4332ffb2520d3fb65565265bb869eb101f6b8b21f0115d"),
         }),
+    ),
+    # espeak-ng 1.51 driving MBROLA diphone voices recorded from people: us1 (female), us2, us3
+    # (male, US) and en1 (male, British); the voices are non-free (non-commercial use only)
+    "mbrola": (
+        DebPackage("espeak-ng", _ESPEAK_V, {
+            "amd64": _espeak_file("espeak-ng", "amd64", 352_900, "a11396a690f85f55e6e6b2965505237ddf3dc95c51936aa61de936f1ccf8f4d0"),
+            "arm64": _espeak_file("espeak-ng", "arm64", 340_468, "a2d8d5677f4a0d54d76705f16abc8b4133e45001ab39a37b496812f684ef31ca"),
+        }),
+        DebPackage("libespeak-ng1", _ESPEAK_V, {
+            "amd64": _espeak_file("libespeak-ng1", "amd64", 200_132, "2b127a95b50d92cbd7a615968d2ac1566e1cbc87e27bcda0c2894afb2407c6d2"),
+            "arm64": _espeak_file("libespeak-ng1", "arm64", 185_712, "5f3d28e7b025c79bda18f5de2394a2722d611b1e3c45f0b52de51337789150a6"),
+        }),
+        DebPackage("espeak-ng-data", _ESPEAK_V, {
+            "amd64": _espeak_file("espeak-ng-data", "amd64", 4_255_896, "573f5661c6a5adcf949018baad158c4c773bf5579390ee5235a890f1cd694106"),
+            "arm64": _espeak_file("espeak-ng-data", "arm64", 4_256_176, "d0312b604c496d2418a15145cbe225dc34fcc8cc075bb737ed0fc65e0f88ea35"),
+        }),
+        DebPackage("libpcaudio0", "1.2-2", {
+            "amd64": DebFile("pool/main/p/pcaudiolib/libpcaudio0_1.2-2_amd64.deb", 8_800, "5309759e4d129c7d9a601240cc6e62820ecfa86a1a98e207992ffa6a572dbcd2"),
+            "arm64": DebFile("pool/main/p/pcaudiolib/libpcaudio0_1.2-2_arm64.deb", 8_584, "e729be424b80a6e335de5cad84515b735e9d4c83329a109e08246e6a572a3fd1"),
+        }),
+        DebPackage("libsonic0", "0.2.0-12", {
+            "amd64": DebFile("pool/main/s/sonic/libsonic0_0.2.0-12_amd64.deb", 11_024, "9d60de6918ace0b10e3e4e95421befd08aaf03b5b2a3d71ceb799e0cf259916f"),
+            "arm64": DebFile("pool/main/s/sonic/libsonic0_0.2.0-12_arm64.deb", 10_360, "15987e29ab068f204178067df837a5b62025bc8927f308f6ae1bf27242473353"),
+        }),
+        DebPackage("mbrola", "3.3+dfsg-9", {
+            "amd64": DebFile("pool/contrib/m/mbrola/mbrola_3.3+dfsg-9_amd64.deb", 165_736, "d94ea5bbb8b201935e8a40d758f1a224030d13a1ba669cc75293823933554c7f"),
+            "arm64": DebFile("pool/contrib/m/mbrola/mbrola_3.3+dfsg-9_arm64.deb", 162_516, "3ed607e24e4eead3efe5066862a207373e28f51f9d0eeb0f8ed9e6dab57315fc"),
+        }),
+        DebPackage("mbrola-us1", "0.3+repack2-5", {"all": DebFile(
+            "pool/non-free/m/mbrola-us1/mbrola-us1_0.3+repack2-5_all.deb", 6_042_520,
+            "b3284caecfc47023bca46550c5f7cde2f4e8cb4ac3b60840ff8784914c7c85fd")}),
+        DebPackage("mbrola-us2", "0.1+repack2-5", {"all": DebFile(
+            "pool/non-free/m/mbrola-us2/mbrola-us2_0.1+repack2-5_all.deb", 5_900_796,
+            "ea95d89157e420b119f078853ddf27383b4cb4c607581c64b0f9079d5ee3f5dc")}),
+        DebPackage("mbrola-us3", "0.1+repack2-4", {"all": DebFile(
+            "pool/non-free/m/mbrola-us3/mbrola-us3_0.1+repack2-4_all.deb", 5_476_324,
+            "f8a4e75acc914a58fb7c85ffc3bbea48f0dc2c13704fadd054101020e973c1c2")}),
+        DebPackage("mbrola-en1", "19980910+repack2-5", {"all": DebFile(
+            "pool/non-free/m/mbrola-en1/mbrola-en1_19980910+repack2-5_all.deb", 5_126_048,
+            "1a94a61d15f1e6748563d2f15d12614b71df7c7e25370f433320e011fd1f5f63")}),
     ),
     # music for backgrounds (about 6 hours of ogg; the paths are in wakeforge.assets.DEBIAN_MUSIC)
     "music": (
@@ -211,11 +259,13 @@ def lib_dirs(root: str | os.PathLike) -> list[Path]:
 
 
 def run_env(root: str | os.PathLike) -> dict[str, str]:
-    """The environment to run a program unpacked under ``root`` with its own libraries."""
+    """The environment to run a program unpacked under ``root`` with its own libraries, and its
+    programs first on ``PATH`` (espeak-ng starts ``mbrola`` by name)."""
     paths = [str(p) for p in lib_dirs(root)]
     if os.environ.get("LD_LIBRARY_PATH"):
         paths.append(os.environ["LD_LIBRARY_PATH"])
-    return {**os.environ, "LD_LIBRARY_PATH": os.pathsep.join(paths)}
+    programs = os.pathsep.join([str(Path(root) / "usr" / "bin")] + ([os.environ["PATH"]] if os.environ.get("PATH") else []))
+    return {**os.environ, "LD_LIBRARY_PATH": os.pathsep.join(paths), "PATH": programs}
 
 
 def probe(command: Sequence[str], root: str | os.PathLike, timeout_s: float = 30.0) -> tuple[str | None, str | None]:

@@ -5,8 +5,9 @@ Engines
     package. :class:`EspeakEngine` drives libespeak-ng from the ``espeakng-loader`` wheel: 82
     formant-synthesis voice variants, a quarter of them held out for the test sets.
     :class:`FliteEngine` runs CMU flite from Debian's archive (:mod:`wakeforge.debian`): voices of
-    recorded speakers (slt, awb, kal16; rms is held out); skipped, with the reason, when it cannot
-    be fetched or run.
+    recorded speakers (slt, awb, kal16; rms is held out). :class:`MbrolaEngine` runs espeak-ng
+    with MBROLA diphone voices from Debian's archive (us1, us2, en1; us3 is held out). Both are
+    skipped, with the reason, when they cannot be fetched or run.
 
 Determinism
     A Piper VITS graph draws Gaussian noise with two ``RandomNormalLike`` nodes (phoneme-duration
@@ -26,8 +27,8 @@ Speed
 
 Prosody
     A ``prosody`` dict maps parameter names to ``(low, high)`` ranges drawn uniformly per clip:
-    ``length_scale`` (speaking slowness, Piper and eSpeak), ``noise_scale`` and ``noise_w_scale``
-    (Piper), ``pitch`` (eSpeak 0-99; flite scales the voice's own pitch by 0.8-1.25 over 20-80).
+    ``length_scale`` (speaking slowness, every engine), ``noise_scale`` and ``noise_w_scale``
+    (Piper), ``pitch`` (eSpeak and mbrola 0-99; flite scales the voice's own pitch by 0.8-1.25 over 20-80).
     Missing keys take :data:`DEFAULT_PROSODY`.
 """
 
@@ -57,7 +58,7 @@ DEFAULT_PROSODY: dict[str, tuple[float, float]] = {
     "noise_w_scale": (0.5, 1.1),
     "pitch": (20.0, 80.0),
 }
-ENGINE_NAMES = ("piper", "espeak", "flite")
+ENGINE_NAMES = ("piper", "espeak", "flite", "mbrola")
 # every HELDOUT_EVERY-th eSpeak variant (by name) or multi-speaker Piper speaker is kept for the
 # test sets: voices training never hears
 HELDOUT_EVERY = 4
@@ -561,6 +562,8 @@ class EspeakEngine(TTSEngine):
 # in this order every HELDOUT_EVERY-th voice (rms, US male) is held out; kal is kal16 at 8 kHz
 DEFAULT_FLITE_VOICES = ("slt", "awb", "kal16", "rms")
 # each voice's own median pitch in Hz (measured on its output); only these voices are known
+# in this order every HELDOUT_EVERY-th voice (us3, US male) is held out; us1 is female, en1 British
+DEFAULT_MBROLA_VOICES = ("us1", "us2", "en1", "us3")
 FLITE_F0_HZ = {"slt": 167.0, "awb": 126.0, "kal16": 92.0, "kal": 92.0, "rms": 100.0}
 
 
@@ -616,18 +619,113 @@ class FliteEngine(TTSEngine):
         return {"voice": voice, "stretch": p["length_scale"], "f0": FLITE_F0_HZ[voice] * 2 ** ((p["pitch"] - 50.0) / 93.0)}
 
     def synthesize(self, text: str, rng: np.random.Generator, prosody: Mapping[str, Any] | None = None) -> np.ndarray:
-        import soundfile as sf
-
         s = self.settings(rng, prosody)
-        with tempfile.TemporaryDirectory(prefix="wakeforge-flite-") as tmp:
-            out = Path(tmp) / "clip.wav"
-            command = [self.binary, "-voice", s["voice"], "--setf", f"duration_stretch={s['stretch']:.4f}",
-                       "--setf", f"int_f0_target_mean={s['f0']:.2f}", "-t", text, "-o", str(out)]  # fmt: skip
-            done = subprocess.run(command, env=self.env, capture_output=True, text=True, timeout=60)
-            if done.returncode != 0 or not out.is_file():
-                raise RuntimeError(f"flite exited with {done.returncode}: {done.stderr.strip()[-200:]}")
-            audio, sample_rate = sf.read(out, dtype="int16")
-        return to_16k_pcm(audio, sample_rate)
+        return _run_to_wav(
+            [self.binary, "-voice", s["voice"], "--setf", f"duration_stretch={s['stretch']:.4f}",
+             "--setf", f"int_f0_target_mean={s['f0']:.2f}", "-t", text, "-o", "{out}"],
+            self.env,
+        )  # fmt: skip
+
+
+def _run_to_wav(command: Sequence[str], env: Mapping[str, str], stdin: str | None = None) -> np.ndarray:
+    """Run a synthesis program that writes a wav file where ``command`` says ``{out}``: the 16 kHz clip."""
+    import soundfile as sf
+
+    name = Path(command[0]).name
+    with tempfile.TemporaryDirectory(prefix=f"wakeforge-{name}-") as tmp:
+        out = Path(tmp) / "clip.wav"
+        command = [str(out) if c == "{out}" else c for c in command]
+        done = subprocess.run(command, env=dict(env), input=stdin, capture_output=True, text=True, timeout=60)
+        if done.returncode != 0 or not out.is_file():
+            raise RuntimeError(f"{name} exited with {done.returncode}: {done.stderr.strip()[-200:]}")
+        audio, sample_rate = sf.read(out, dtype="int16")
+    return to_16k_pcm(audio, sample_rate)
+
+
+# --------------------------------------------------------------------------------------------
+# MBROLA diphone voices driven by espeak-ng, from Debian's archive
+# --------------------------------------------------------------------------------------------
+
+
+def fetch_mbrola(dest: str | Path, mirrors: Sequence[str] = debian.DEFAULT_MIRRORS, **download_options: Any) -> dict[str, Any]:
+    """Fetch espeak-ng 1.51 and the MBROLA program and voices (Debian packages) into ``dest``, link
+    the voices where espeak-ng looks for them, and check that a voice speaks: the manifest
+    (``available``, ``binary``, ``data``, ``voices`` or ``reason``); see :func:`wakeforge.debian.fetch`."""
+    dest = Path(dest)
+    manifest = debian.fetch("mbrola", dest, mirrors, **download_options)
+    if not manifest["available"]:
+        return manifest
+    root = dest / manifest["root"]
+    data = next(iter(sorted(root.glob("usr/lib/*/espeak-ng-data"))), None)
+    voices_dir = root / "usr" / "share" / "mbrola"
+    voices = sorted(p.name for p in voices_dir.iterdir() if (p / p.name).is_file()) if voices_dir.is_dir() else []
+    if data is None or not voices:
+        return {**manifest, "available": False, "reason": "the unpacked packages hold no espeak-ng data or no MBROLA voice"}
+    # espeak-ng 1.51 looks for a voice at <data>/mbrola/<voice> (else only under /usr/share/mbrola)
+    (data / "mbrola").mkdir(exist_ok=True)
+    for voice in voices:
+        link = data / "mbrola" / voice
+        if not link.is_symlink():
+            link.symlink_to(os.path.relpath(voices_dir / voice / voice, link.parent))
+    binary = root / "usr" / "bin" / "espeak-ng"
+    probe_wav = dest / "probe.wav"
+    _, problem = debian.probe([str(binary), f"--path={data.parent}", "-v", f"mb-{voices[0]}", "-w", str(probe_wav), "test"], root)
+    if problem is None and not (probe_wav.is_file() and probe_wav.stat().st_size > 1000):
+        problem = f"espeak-ng wrote no audio with the MBROLA voice {voices[0]}"
+    probe_wav.unlink(missing_ok=True)
+    if problem is not None:
+        return {**manifest, "available": False, "reason": problem}
+    rel = lambda p: p.relative_to(dest).as_posix()  # noqa: E731
+    return {**manifest, "binary": rel(binary), "data": rel(data.parent), "voices": voices}
+
+
+class MbrolaEngine(TTSEngine):
+    """MBROLA diphone voices, each cut from one person's recordings (us1 female, us2 and us3 male
+    US English, en1 male British), read by espeak-ng: an unpolished but human timbre that none of
+    the other engines has. Each clip draws a voice, a speed (``base_wpm / length_scale`` words per
+    minute, as :class:`EspeakEngine`) and a pitch (0-99 from ``pitch``). No randomness inside.
+    The voices are non-free (Debian non-free: non-commercial, non-military use).
+
+    Raises :class:`EngineUnavailable` when the manifest (of :func:`fetch_mbrola`) says it could
+    not be fetched or run.
+    """
+
+    name = "mbrola"
+
+    def __init__(
+        self,
+        manifest_path: str | Path,
+        voices: Sequence[str] = DEFAULT_MBROLA_VOICES,
+        heldout: bool | None = None,
+        base_wpm: float = 175.0,
+    ):
+        manifest = debian.read_manifest(manifest_path)
+        if not manifest["available"]:
+            raise EngineUnavailable(f"mbrola: {manifest.get('reason', 'not available')}")
+        unknown = [v for v in voices if v not in manifest.get("voices", ())]
+        if unknown:
+            raise WakeforgeError(f"config key 'tts.engines': mbrola has no voice {', '.join(unknown)} (fetched: {', '.join(manifest.get('voices', ()))})")
+        self.binary = str(debian.resolve(manifest_path, manifest["binary"]))
+        self.data = str(debian.resolve(manifest_path, manifest["data"]))
+        self.env = debian.run_env(debian.resolve(manifest_path, manifest["root"]))
+        self.voices = heldout_split(voices, heldout)
+        if not self.voices:
+            raise WakeforgeError("config key 'tts.engines': mbrola has no voices left for this split")
+        self.base_wpm = float(base_wpm)
+
+    def settings(self, rng: np.random.Generator, prosody: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """The voice, speed and pitch of one clip."""
+        p = draw_prosody(rng, prosody)
+        return {
+            "voice": self.voices[int(rng.integers(len(self.voices)))],
+            "rate": int(np.clip(round(self.base_wpm / p["length_scale"]), 80, 450)),
+            "pitch": int(np.clip(round(p["pitch"]), 0, 99)),
+        }
+
+    def synthesize(self, text: str, rng: np.random.Generator, prosody: Mapping[str, Any] | None = None) -> np.ndarray:
+        s = self.settings(rng, prosody)
+        command = [self.binary, f"--path={self.data}", "-v", f"mb-{s['voice']}", "-s", str(s["rate"]), "-p", str(s["pitch"]), "-w", "{out}"]
+        return _run_to_wav(command, self.env, stdin=text)  # text on stdin: never read as an option
 
 
 # --------------------------------------------------------------------------------------------
@@ -664,11 +762,12 @@ def available_engines(
 
     ``requested`` holds names (``"piper"``, ``"espeak"``) or mappings ``{"name": ..., "weight": ...,
     **options}`` (Piper: ``model``, ``config``, ``speakers``, ``threads``, ``device``; eSpeak:
-    ``voices``, ``variants``, ``base_wpm``; flite: ``manifest``, ``voices``). ``threads`` and
+    ``voices``, ``variants``, ``base_wpm``; flite: ``manifest``, ``voices``; mbrola: ``manifest``,
+    ``voices``, ``base_wpm``). ``threads`` and
     ``device`` (see :class:`PiperEngine`)
     are the Piper defaults; ``heldout`` picks eSpeak's variants (:func:`split_variants`: False for
     training sets, True for test sets). Each built engine gets a ``weight`` attribute. A broken voice
-    is an error; an engine this machine cannot run (flite without its packages) is left out and its
+    is an error; an engine this machine cannot run (flite or mbrola without its packages) is left out and its
     reason listed in ``skipped_with_reason``.
     """
     if isinstance(requested, (str, Mapping)):
@@ -692,9 +791,10 @@ def available_engines(
             )
         else:
             if "manifest" not in opts:
-                raise WakeforgeError("config key 'tts.engines': flite needs the manifest written by its fetch rule")
+                raise WakeforgeError(f"config key 'tts.engines': {name} needs the manifest written by its fetch rule")
+            cls, keys = (FliteEngine, ("voices",)) if name == "flite" else (MbrolaEngine, ("voices", "base_wpm"))
             try:
-                engine = FliteEngine(opts.pop("manifest"), **{k: opts.pop(k) for k in list(opts) if k == "voices"}, heldout=heldout)
+                engine = cls(opts.pop("manifest"), **{k: opts.pop(k) for k in list(opts) if k in keys}, heldout=heldout)
             except EngineUnavailable as exc:
                 skipped.append(str(exc))
                 continue

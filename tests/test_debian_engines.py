@@ -1,0 +1,136 @@
+"""The TTS engines from Debian's archive (flite; mbrola: espeak-ng with MBROLA voices): skipped
+with their reason when unavailable; real synthesis with the pinned packages (fetched once per
+machine into ~/.cache/wakeforge-tests; those tests are skipped, saying why, where Debian's archive
+cannot be reached)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from wakeforge import debian, tts
+from wakeforge.audio import SAMPLE_RATE, write_json
+from wakeforge.errors import WakeforgeError
+
+CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "wakeforge-tests"
+
+
+def rng(seed):
+    return np.random.default_rng(seed)
+
+
+def fetched(name: str, fetch) -> Path:
+    """The manifest of engine ``name`` in the test cache, fetched when missing (else a skip)."""
+    path = CACHE / name / f"{name}.json"
+    manifest = debian.read_manifest(path) if path.is_file() else None
+    if manifest is None or not manifest["available"] or not debian.resolve(path, manifest["binary"]).is_file():
+        manifest = fetch(path.parent, progress=False, retries=1, timeout_s=20)
+        if not manifest["available"]:
+            pytest.skip(f"{name} could not be fetched here: {manifest['reason']}")
+        write_json(path, manifest)
+    return path
+
+
+@pytest.fixture(scope="module")
+def flite_manifest() -> Path:
+    return fetched("flite", tts.fetch_flite)
+
+
+@pytest.fixture(scope="module")
+def mbrola_manifest() -> Path:
+    return fetched("mbrola", tts.fetch_mbrola)
+
+
+def test_unavailable_flite_is_skipped_with_its_reason(tmp_path):
+    manifest = tmp_path / "flite.json"
+    write_json(manifest, {"name": "flite", "available": False, "reason": "connection refused (deb.debian.org)"})
+    engines, skipped = tts.available_engines(["espeak", {"name": "flite", "manifest": str(manifest)}])
+    assert [e.name for e in engines] == ["espeak"] and skipped == ["flite: connection refused (deb.debian.org)"]
+    with pytest.raises(WakeforgeError, match=r"none of the TTS engines .* \(flite: connection refused"):
+        tts.available_engines([{"name": "flite", "manifest": str(manifest)}])
+    with pytest.raises(WakeforgeError, match="flite needs the manifest"):
+        tts.available_engines(["flite"])
+
+
+def test_flite_voices_and_heldout_split(flite_manifest):
+    train = tts.FliteEngine(flite_manifest, heldout=False)
+    test = tts.FliteEngine(flite_manifest, heldout=True)
+    assert train.voices == ["slt", "awb", "kal16"] and test.voices == ["rms"]
+    with pytest.raises(WakeforgeError, match="flite has no voice nobody"):
+        tts.FliteEngine(flite_manifest, voices=["slt", "nobody"])
+
+
+def test_flite_synthesis_is_seeded_and_varies(flite_manifest):
+    engines, skipped = tts.available_engines([{"name": "flite", "manifest": str(flite_manifest), "weight": 2}], heldout=False)
+    flite = engines[0]
+    assert not skipped and flite.weight == 2
+    a = flite.synthesize("hey saga", rng(1))
+    assert a.dtype == np.int16 and 0.3 * SAMPLE_RATE < len(a) < 3 * SAMPLE_RATE and np.abs(a).max() > 3000
+    assert np.array_equal(a, flite.synthesize("hey saga", rng(1)))
+    settings = [flite.settings(rng(s)) for s in range(30)]
+    assert {s["voice"] for s in settings} == {"slt", "awb", "kal16"}
+    assert len({round(s["f0"]) for s in settings}) > 10 and len({round(s["stretch"], 3) for s in settings}) > 10
+    slow = flite.synthesize("hey saga how are you", rng(2), {"length_scale": (1.35, 1.35)})
+    fast = flite.synthesize("hey saga how are you", rng(2), {"length_scale": (0.75, 0.75)})
+    assert len(slow) > 1.4 * len(fast)
+    clips, kept, n_skipped = tts.synthesize_texts(["-t leading dash", "hello there"], [flite], rng(3))
+    assert n_skipped == 0 and kept == ["-t leading dash", "hello there"]
+
+
+def test_unavailable_mbrola_is_skipped_with_its_reason(tmp_path):
+    manifest = tmp_path / "mbrola.json"
+    write_json(manifest, {"name": "mbrola", "available": False, "reason": "no pinned Debian package of mbrola for this machine"})
+    engines, skipped = tts.available_engines(["espeak", {"name": "mbrola", "manifest": str(manifest)}])
+    assert [e.name for e in engines] == ["espeak"] and skipped == ["mbrola: no pinned Debian package of mbrola for this machine"]
+    with pytest.raises(WakeforgeError, match="mbrola needs the manifest"):
+        tts.available_engines(["mbrola"])
+
+
+def test_mbrola_voices_and_heldout_split(mbrola_manifest):
+    manifest = debian.read_manifest(mbrola_manifest)
+    assert manifest["voices"] == ["en1", "us1", "us2", "us3"]
+    assert tts.MbrolaEngine(mbrola_manifest, heldout=False).voices == ["us1", "us2", "en1"]
+    assert tts.MbrolaEngine(mbrola_manifest, heldout=True).voices == ["us3"]
+    with pytest.raises(WakeforgeError, match="mbrola has no voice fr1"):
+        tts.MbrolaEngine(mbrola_manifest, voices=["us1", "fr1"])
+
+
+def test_mbrola_synthesis_is_seeded_and_varies(mbrola_manifest):
+    engines, skipped = tts.available_engines([{"name": "mbrola", "manifest": str(mbrola_manifest)}], heldout=False)
+    mbrola = engines[0]
+    assert not skipped
+    a = mbrola.synthesize("hey saga", rng(1))
+    assert a.dtype == np.int16 and 0.3 * SAMPLE_RATE < len(a) < 3 * SAMPLE_RATE and np.abs(a).max() > 3000
+    assert np.array_equal(a, mbrola.synthesize("hey saga", rng(1)))
+    settings = [mbrola.settings(rng(s)) for s in range(30)]
+    assert {s["voice"] for s in settings} == {"us1", "us2", "en1"}
+    assert len({s["pitch"] for s in settings}) > 10 and len({s["rate"] for s in settings}) > 10
+    slow = mbrola.synthesize("hey saga how are you", rng(2), {"length_scale": (1.35, 1.35)})
+    fast = mbrola.synthesize("hey saga how are you", rng(2), {"length_scale": (0.75, 0.75)})
+    assert len(slow) > 1.4 * len(fast)
+    # the voices differ: a female and a male voice at the same settings differ in pitch
+    female = tts.MbrolaEngine(mbrola_manifest, voices=["us1"]).synthesize("hello there", rng(4))
+    male = tts.MbrolaEngine(mbrola_manifest, voices=["us2"]).synthesize("hello there", rng(4))
+    assert dominant_pitch(female) > 1.3 * dominant_pitch(male)
+    # a text that looks like an option is spoken, not parsed
+    clips, kept, n_skipped = tts.synthesize_texts(["-v leading dash", "hello there"], [mbrola], rng(3))
+    assert n_skipped == 0 and kept == ["-v leading dash", "hello there"]
+
+
+def dominant_pitch(clip: np.ndarray) -> float:
+    """The median autocorrelation pitch (Hz) of the voiced 40 ms frames of ``clip``."""
+    x = clip.astype(np.float64) / 32768.0
+    frame, pitches = int(0.04 * SAMPLE_RATE), []
+    for start in range(0, len(x) - frame, frame):
+        f = x[start : start + frame] - x[start : start + frame].mean()
+        if np.sqrt(np.mean(f**2)) < 0.02:
+            continue
+        ac = np.correlate(f, f, "full")[frame - 1 :]
+        lo, hi = SAMPLE_RATE // 400, SAMPLE_RATE // 60
+        lag = lo + int(np.argmax(ac[lo:hi]))
+        if ac[lag] > 0.3 * ac[0]:
+            pitches.append(SAMPLE_RATE / lag)
+    return float(np.median(pitches))
