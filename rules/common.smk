@@ -123,7 +123,7 @@ VOICE_FILES = [
     f"{DOWNLOADS}/piper/{v['name']}.onnx{ext}" for v in VOICES for ext in ("", ".json")
 ]
 # TTS engines whose programs come from Debian's archive (rule fetch_tts_engine): their manifests
-DEBIAN_ENGINES = ("flite", "mbrola")
+DEBIAN_ENGINES = ("flite", "mbrola", "pico")
 MUSIC_MANIFEST = "resources/music/music.json"
 
 

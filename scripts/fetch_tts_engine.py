@@ -1,5 +1,5 @@
 """Fetch a TTS engine's programs (pinned Debian packages, unpacked under resources/<engine>/root)
-and write its manifest: flite, or mbrola (espeak-ng with MBROLA voices).
+and write its manifest: flite, mbrola (espeak-ng with MBROLA voices) or pico (SVOX Pico).
 
 When it cannot be fetched or run here, the manifest says why and the TTS jobs skip the engine
 (with a warning naming the reason); delete the manifest to try again.
@@ -10,12 +10,12 @@ from typing import TYPE_CHECKING
 
 from wakeforge.audio import write_json
 from wakeforge.cli import run_script
-from wakeforge.tts import fetch_flite, fetch_mbrola
+from wakeforge.tts import fetch_flite, fetch_mbrola, fetch_pico
 
 if TYPE_CHECKING:
     from snakemake.script import snakemake
 
-FETCHERS = {"flite": fetch_flite, "mbrola": fetch_mbrola}
+FETCHERS = {"flite": fetch_flite, "mbrola": fetch_mbrola, "pico": fetch_pico}
 
 
 def main(smk):

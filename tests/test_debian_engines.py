@@ -134,3 +134,44 @@ def dominant_pitch(clip: np.ndarray) -> float:
         if ac[lag] > 0.3 * ac[0]:
             pitches.append(SAMPLE_RATE / lag)
     return float(np.median(pitches))
+
+
+@pytest.fixture(scope="module")
+def pico_manifest() -> Path:
+    return fetched("pico", tts.fetch_pico)
+
+
+def test_pico_synthesis_is_seeded_and_varies(pico_manifest):
+    engines, skipped = tts.available_engines([{"name": "pico", "manifest": str(pico_manifest)}], heldout=False)
+    pico = engines[0]
+    assert not skipped and pico.voices == ["en-US", "en-GB"]
+    a = pico.synthesize("hey saga", rng(1))
+    assert a.dtype == np.int16 and 0.3 * SAMPLE_RATE < len(a) < 3 * SAMPLE_RATE and np.abs(a).max() > 3000
+    pico.synthesize("something else in between", rng(7))  # the engine's state must not carry over
+    assert np.array_equal(a, pico.synthesize("hey saga", rng(1)))
+    settings = [pico.settings(rng(s)) for s in range(30)]
+    assert {s["voice"] for s in settings} == {"en-US", "en-GB"}
+    assert len({s["pitch"] for s in settings}) > 10 and len({s["speed"] for s in settings}) > 10
+    slow = pico.synthesize("hey saga how are you", rng(2), {"length_scale": (1.35, 1.35)})
+    fast = pico.synthesize("hey saga how are you", rng(2), {"length_scale": (0.75, 0.75)})
+    assert len(slow) > 1.4 * len(fast)
+    high = pico.synthesize("hello there", rng(4), {"pitch": (80.0, 80.0)})
+    low = pico.synthesize("hello there", rng(4), {"pitch": (20.0, 20.0)})
+    assert dominant_pitch(high) > 1.3 * dominant_pitch(low)
+    # markup characters in a text are spoken around, never parsed
+    clips, kept, n_skipped = tts.synthesize_texts(["<speed level='20'> & more", "hello there"], [pico], rng(3))
+    assert n_skipped == 0 and abs(len(clips[0]) - len(pico.synthesize(" speed level='20'  and more", rng(9)))) < 0.5 * SAMPLE_RATE
+    with pytest.raises(WakeforgeError, match="pico has no voice de-DE"):
+        tts.PicoEngine(pico_manifest, voices=["de-DE"])
+
+
+def test_unavailable_pico_is_skipped_and_a_bad_library_explained(tmp_path):
+    manifest = tmp_path / "pico.json"
+    write_json(manifest, {"name": "pico", "available": False, "reason": "Debian package libttspico0: HTTP 404"})
+    engines, skipped = tts.available_engines(["espeak", {"name": "pico", "manifest": str(manifest)}])
+    assert [e.name for e in engines] == ["espeak"] and skipped == ["pico: Debian package libttspico0: HTTP 404"]
+    (tmp_path / "libttspico.so.0").write_bytes(b"not a library")
+    with pytest.raises(WakeforgeError, match="cannot load .*libttspico.so.0"):
+        from wakeforge.pico import PicoLibrary
+
+        PicoLibrary(tmp_path / "libttspico.so.0", tmp_path)

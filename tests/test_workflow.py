@@ -112,9 +112,9 @@ def test_outputs_and_metrics(workflow: Path):
     assert at_half["recall"] - at_half["general_false_positive_rate"] >= 0.25
     assert at_half["general_false_positive_rate"] <= 0.25
     # the test positives come from every engine (eSpeak, flite and mbrola with their held-out
-    # voices), reported apart; flite and mbrola only where their Debian packages could be fetched
+    # voices), reported apart; the Debian engines only where their packages could be fetched
     by_engine = metrics["recall_by_engine"]
-    fetched = {e for e in ("flite", "mbrola") if json.loads((workflow / "resources" / e / f"{e}.json").read_text())["available"]}
+    fetched = {e for e in ("flite", "mbrola", "pico") if json.loads((workflow / "resources" / e / f"{e}.json").read_text())["available"]}
     assert set(by_engine) == {"espeak", "piper:en_US-joe-medium"} | fetched
     assert sum(r["n_clips"] for r in by_engine.values()) == metrics["n_positive"]
     # and per background SNR band (augmentation records each row's SNR through to the features)

@@ -12,8 +12,8 @@ extracts the data tarball, keeping symlinks inside the destination (shared libra
 soname links) and refusing any member that leaves it, a link that points out of it, or a device
 (:func:`wakeforge.archive.check_tar_member`, the checks of every archive we extract).
 
-Used by the ``flite`` and ``mbrola`` TTS engines (:class:`wakeforge.tts.FliteEngine`,
-:class:`wakeforge.tts.MbrolaEngine`) and for music backgrounds
+Used by the ``flite``, ``mbrola`` and ``pico`` TTS engines (:class:`wakeforge.tts.FliteEngine`,
+:class:`wakeforge.tts.MbrolaEngine`, :class:`wakeforge.tts.PicoEngine`) and for music backgrounds
 (:func:`wakeforge.assets.debian_music_dirs`). What cannot be fetched (no network, another
 architecture) is *skipped*, never fatal: :func:`fetch` returns a manifest with ``available:
 false`` and the reason, and the workflow says what it skipped.
@@ -67,6 +67,13 @@ def _espeak_file(package: str, arch: str, size: int, sha256: str) -> DebFile:
     return DebFile(f"pool/main/e/espeak-ng/{package}_{_ESPEAK_V}_{arch}.deb", size, sha256)
 
 
+_PICO_V = "1.0+git20130326-13"
+
+
+def _pico_file(package: str, arch: str, size: int, sha256: str) -> DebFile:
+    return DebFile(f"pool/non-free/s/svox/{package}_{_PICO_V}_{arch}.deb", size, sha256)
+
+
 # flite 2.2 (CMU): the program and its voices kal, kal16, awb, rms, slt (libflite1 needs libasound2)
 PACKAGES: dict[str, tuple[DebPackage, ...]] = {
     "flite": (
@@ -118,6 +125,17 @@ PACKAGES: dict[str, tuple[DebPackage, ...]] = {
         DebPackage("mbrola-en1", "19980910+repack2-5", {"all": DebFile(
             "pool/non-free/m/mbrola-en1/mbrola-en1_19980910+repack2-5_all.deb", 5_126_048,
             "1a94a61d15f1e6748563d2f15d12614b71df7c7e25370f433320e011fd1f5f63")}),
+    ),
+    # SVOX Pico: the library and its two English voices (en-US, en-GB; both female; non-free:
+    # no source for the voice data). Driven through ctypes (wakeforge.pico), no program.
+    "pico": (
+        DebPackage("libttspico0", _PICO_V, {
+            "amd64": _pico_file("libttspico0", "amd64", 141_348, "fc9e4dbc664a7756ae73e83633d9987e6b0f2fd5248f04def8beb8de6df2cd02"),
+            "arm64": _pico_file("libttspico0", "arm64", 133_096, "e64dd694f0d4aaa765672464dfe27ef4aa07e9c413c816ce79d7bd7b099e9f84"),
+        }),
+        DebPackage("libttspico-data", _PICO_V, {
+            "all": _pico_file("libttspico-data", "all", 4_155_536, "25c9904cef2471302634c03deff3ca96b588e22ea94929dda72d940584a3b84a"),
+        }),
     ),
     # music for backgrounds (about 6 hours of ogg; the paths are in wakeforge.assets.DEBIAN_MUSIC)
     "music": (

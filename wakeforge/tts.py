@@ -6,8 +6,9 @@ Engines
     formant-synthesis voice variants, a quarter of them held out for the test sets.
     :class:`FliteEngine` runs CMU flite from Debian's archive (:mod:`wakeforge.debian`): voices of
     recorded speakers (slt, awb, kal16; rms is held out). :class:`MbrolaEngine` runs espeak-ng
-    with MBROLA diphone voices from Debian's archive (us1, us2, en1; us3 is held out). Both are
-    skipped, with the reason, when they cannot be fetched or run.
+    with MBROLA diphone voices from Debian's archive (us1, us2, en1; us3 is held out).
+    :class:`PicoEngine` runs SVOX Pico's library from Debian's archive (en-US, en-GB). These three
+    are skipped, with the reason, when they cannot be fetched or run.
 
 Determinism
     A Piper VITS graph draws Gaussian noise with two ``RandomNormalLike`` nodes (phoneme-duration
@@ -28,8 +29,8 @@ Speed
 Prosody
     A ``prosody`` dict maps parameter names to ``(low, high)`` ranges drawn uniformly per clip:
     ``length_scale`` (speaking slowness, every engine), ``noise_scale`` and ``noise_w_scale``
-    (Piper), ``pitch`` (eSpeak and mbrola 0-99; flite scales the voice's own pitch by 0.8-1.25 over 20-80).
-    Missing keys take :data:`DEFAULT_PROSODY`.
+    (Piper), ``pitch`` (eSpeak and mbrola 0-99; flite and pico scale the voice's own pitch by
+    0.8-1.25 over 20-80). Missing keys take :data:`DEFAULT_PROSODY`.
 """
 
 from __future__ import annotations
@@ -58,7 +59,7 @@ DEFAULT_PROSODY: dict[str, tuple[float, float]] = {
     "noise_w_scale": (0.5, 1.1),
     "pitch": (20.0, 80.0),
 }
-ENGINE_NAMES = ("piper", "espeak", "flite", "mbrola")
+ENGINE_NAMES = ("piper", "espeak", "flite", "mbrola", "pico")
 # every HELDOUT_EVERY-th eSpeak variant (by name) or multi-speaker Piper speaker is kept for the
 # test sets: voices training never hears
 HELDOUT_EVERY = 4
@@ -729,6 +730,81 @@ class MbrolaEngine(TTSEngine):
 
 
 # --------------------------------------------------------------------------------------------
+# SVOX Pico, from Debian's archive, through ctypes
+# --------------------------------------------------------------------------------------------
+
+
+def fetch_pico(dest: str | Path, mirrors: Sequence[str] = debian.DEFAULT_MIRRORS, **download_options: Any) -> dict[str, Any]:
+    """Fetch the Pico library and its voices (Debian packages) into ``dest`` and check that each
+    voice speaks: the manifest (``available``, ``library``, ``lang``, ``voices`` or ``reason``)."""
+    from . import pico
+
+    dest = Path(dest)
+    manifest = debian.fetch("pico", dest, mirrors, **download_options)
+    if not manifest["available"]:
+        return manifest
+    root = dest / manifest["root"]
+    library = next(iter(sorted(root.glob("usr/lib/*/libttspico.so.0"))), None)
+    lang = root / "usr" / "share" / "pico" / "lang"
+    if library is None:
+        return {**manifest, "available": False, "reason": "the unpacked packages hold no libttspico.so.0"}
+    try:
+        speaker = pico.PicoLibrary(library, lang)
+        silent = [v for v in speaker.engines if len(speaker.synthesize("test", v)) < 1000]
+    except WakeforgeError as exc:
+        return {**manifest, "available": False, "reason": str(exc)}
+    if silent:
+        return {**manifest, "available": False, "reason": f"pico voice {silent[0]} gave no audio"}
+    rel = lambda p: p.relative_to(dest).as_posix()  # noqa: E731
+    return {**manifest, "library": rel(library), "lang": rel(lang), "voices": list(speaker.engines)}
+
+
+class PicoEngine(TTSEngine):
+    """SVOX Pico (Android's former offline voices): en-US and en-GB, both female, clearer than
+    eSpeak and another timbre than the other engines. Each clip draws a voice, a speed (Pico's
+    ``<speed level>`` = 100 / ``length_scale``) and a pitch (``<pitch level>``: 100 times
+    ``2 ** ((pitch - 50) / 93)``, 0.8-1.25 over the default range). No randomness inside; the
+    library runs in this process (:mod:`wakeforge.pico`). Both voices train: the held-out voices
+    are eSpeak's, flite's and mbrola's.
+
+    Raises :class:`EngineUnavailable` when the manifest (of :func:`fetch_pico`) says it could not
+    be fetched or run.
+    """
+
+    name = "pico"
+
+    def __init__(self, manifest_path: str | Path, voices: Sequence[str] | None = None, heldout: bool | None = None):
+        from . import pico
+
+        manifest = debian.read_manifest(manifest_path)
+        if not manifest["available"]:
+            raise EngineUnavailable(f"pico: {manifest.get('reason', 'not available')}")
+        voices = list(manifest["voices"] if voices is None else voices)
+        unknown = [v for v in voices if v not in manifest.get("voices", ())]
+        if unknown:
+            raise WakeforgeError(f"config key 'tts.engines': pico has no voice {', '.join(unknown)} (known: {', '.join(manifest['voices'])})")
+        self.voices = voices
+        self.library = pico.PicoLibrary(debian.resolve(manifest_path, manifest["library"]), debian.resolve(manifest_path, manifest["lang"]), voices)
+
+    def settings(self, rng: np.random.Generator, prosody: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """The voice, speed and pitch of one clip."""
+        p = draw_prosody(rng, prosody)
+        return {
+            "voice": self.voices[int(rng.integers(len(self.voices)))],
+            "speed": int(np.clip(round(100 / p["length_scale"]), 20, 500)),
+            "pitch": int(np.clip(round(100 * 2 ** ((p["pitch"] - 50.0) / 93.0)), 50, 200)),
+        }
+
+    def synthesize(self, text: str, rng: np.random.Generator, prosody: Mapping[str, Any] | None = None) -> np.ndarray:
+        from . import pico
+
+        s = self.settings(rng, prosody)
+        plain = text.replace("<", " ").replace(">", " ").replace("&", " and ")  # not markup
+        marked = f'<speed level="{s["speed"]}"><pitch level="{s["pitch"]}">{plain}</pitch></speed>'
+        return to_16k_pcm(self.library.synthesize(marked, s["voice"]), pico.SAMPLE_RATE)
+
+
+# --------------------------------------------------------------------------------------------
 # Engine selection, trimming, batch synthesis
 # --------------------------------------------------------------------------------------------
 
@@ -762,12 +838,12 @@ def available_engines(
 
     ``requested`` holds names (``"piper"``, ``"espeak"``) or mappings ``{"name": ..., "weight": ...,
     **options}`` (Piper: ``model``, ``config``, ``speakers``, ``threads``, ``device``; eSpeak:
-    ``voices``, ``variants``, ``base_wpm``; flite: ``manifest``, ``voices``; mbrola: ``manifest``,
-    ``voices``, ``base_wpm``). ``threads`` and
+    ``voices``, ``variants``, ``base_wpm``; flite and pico: ``manifest``, ``voices``; mbrola:
+    ``manifest``, ``voices``, ``base_wpm``). ``threads`` and
     ``device`` (see :class:`PiperEngine`)
     are the Piper defaults; ``heldout`` picks eSpeak's variants (:func:`split_variants`: False for
     training sets, True for test sets). Each built engine gets a ``weight`` attribute. A broken voice
-    is an error; an engine this machine cannot run (flite or mbrola without its packages) is left out and its
+    is an error; an engine this machine cannot run (flite, mbrola or pico without its packages) is left out and its
     reason listed in ``skipped_with_reason``.
     """
     if isinstance(requested, (str, Mapping)):
@@ -792,7 +868,7 @@ def available_engines(
         else:
             if "manifest" not in opts:
                 raise WakeforgeError(f"config key 'tts.engines': {name} needs the manifest written by its fetch rule")
-            cls, keys = (FliteEngine, ("voices",)) if name == "flite" else (MbrolaEngine, ("voices", "base_wpm"))
+            cls, keys = {"flite": (FliteEngine, ("voices",)), "mbrola": (MbrolaEngine, ("voices", "base_wpm")), "pico": (PicoEngine, ("voices",))}[name]
             try:
                 engine = cls(opts.pop("manifest"), **{k: opts.pop(k) for k in list(opts) if k in keys}, heldout=heldout)
             except EngineUnavailable as exc:
