@@ -36,7 +36,7 @@ from .seeding import child_seed, stable_key
 log = logging.getLogger(__name__)
 
 CLASSES = ("positive", "adversarial", "general", "stream")
-DEFAULT_FRACTIONS = {"positive": 0.25, "adversarial": 0.25, "general": 0.2, "stream": 0.3, "precomputed": 0.3}
+DEFAULT_FRACTIONS = {"positive": 0.25, "adversarial": 0.1, "general": 0.3, "stream": 0.35, "precomputed": 0.3}
 
 
 @dataclass
