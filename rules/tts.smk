@@ -20,19 +20,20 @@ rule make_phrases:
         "../scripts/make_phrases.py"
 
 
+# one job per set (each has its own random stream), so changing one set's size leaves the others
 rule write_general_texts:
     input:
         words="resources/text/words.txt",
     output:
-        **{s: f"resources/text/{s}.txt" for s in SHARED_SETS},
+        text="resources/text/{shared_set}.txt",
     log:
-        "logs/write_general_texts.log",
+        "logs/write_general_texts/{shared_set}.log",
     benchmark:
-        "results/benchmarks/write_general_texts.tsv"
+        "results/benchmarks/write_general_texts/{shared_set}.tsv"
     conda:
         "../envs/tts.yaml"
     params:
-        counts=SHARED_SETS,
+        n_sentences=set_size,
         seed=SEED,
     script:
         "../scripts/write_general_texts.py"

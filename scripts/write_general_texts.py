@@ -1,4 +1,4 @@
-"""Random sentences for general negative speech and for the validation stream (phrase-independent)."""
+"""Random sentences for one set of general negative speech or of a negative stream (phrase-independent)."""
 from typing import TYPE_CHECKING
 
 from wakeforge.cli import run_script
@@ -12,8 +12,8 @@ if TYPE_CHECKING:
 
 def main(smk):
     words = load_word_list(smk.input.words)
-    for set_name, n in smk.params.counts.items():
-        write_lines(smk.output[set_name], random_sentences(words, n, rng_for(smk.params.seed, "sentences", set_name)))
+    set_name = smk.wildcards.shared_set
+    write_lines(smk.output.text, random_sentences(words, smk.params.n_sentences, rng_for(smk.params.seed, "sentences", set_name)))
 
 
 run_script(main, snakemake)
