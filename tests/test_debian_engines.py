@@ -26,7 +26,7 @@ def fetched(name: str, fetch) -> Path:
     """The manifest of engine ``name`` in the test cache, fetched when missing (else a skip)."""
     path = CACHE / name / f"{name}.json"
     manifest = debian.read_manifest(path) if path.is_file() else None
-    if manifest is None or not manifest["available"] or not debian.resolve(path, manifest["binary"]).is_file():
+    if manifest is None or not manifest["available"] or not debian.resolve(path, manifest["root"]).is_dir():
         manifest = fetch(path.parent, progress=False, retries=1, timeout_s=20)
         if not manifest["available"]:
             pytest.skip(f"{name} could not be fetched here: {manifest['reason']}")

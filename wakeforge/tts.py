@@ -586,6 +586,19 @@ def fetch_flite(dest: str | Path, mirrors: Sequence[str] = debian.DEFAULT_MIRROR
     return manifest
 
 
+def _debian_engine_manifest(name: str, manifest_path: str | Path, voices: Sequence[str] | None, known: Sequence[str] | None = None) -> dict[str, Any]:
+    """The manifest of a Debian engine's fetch rule, once it says the engine runs (else
+    :class:`EngineUnavailable`) and has every one of ``voices`` (and each is ``known``, if given)."""
+    manifest = debian.read_manifest(manifest_path)
+    if not manifest["available"]:
+        raise EngineUnavailable(f"{name}: {manifest.get('reason', 'not available')}")
+    have = [v for v in manifest.get("voices", ()) if known is None or v in known]
+    unknown = [v for v in voices or () if v not in have]
+    if unknown:
+        raise WakeforgeError(f"config key 'tts.engines': {name} has no voice {', '.join(unknown)} (known: {', '.join(have)})")
+    return manifest
+
+
 class FliteEngine(TTSEngine):
     """CMU flite: voices built from recorded speakers (clustergen slt, awb, rms; diphone kal16).
 
@@ -601,12 +614,7 @@ class FliteEngine(TTSEngine):
     name = "flite"
 
     def __init__(self, manifest_path: str | Path, voices: Sequence[str] = DEFAULT_FLITE_VOICES, heldout: bool | None = None):
-        manifest = debian.read_manifest(manifest_path)
-        if not manifest["available"]:
-            raise EngineUnavailable(f"flite: {manifest.get('reason', 'not available')}")
-        unknown = [v for v in voices if v not in manifest.get("voices", ()) or v not in FLITE_F0_HZ]
-        if unknown:
-            raise WakeforgeError(f"config key 'tts.engines': flite has no voice {', '.join(unknown)} (known: {', '.join(FLITE_F0_HZ)})")
+        manifest = _debian_engine_manifest("flite", manifest_path, voices, known=FLITE_F0_HZ)
         self.binary = str(debian.resolve(manifest_path, manifest["binary"]))
         self.env = debian.run_env(debian.resolve(manifest_path, manifest["root"]))
         self.voices = heldout_split(voices, heldout)
@@ -700,12 +708,7 @@ class MbrolaEngine(TTSEngine):
         heldout: bool | None = None,
         base_wpm: float = 175.0,
     ):
-        manifest = debian.read_manifest(manifest_path)
-        if not manifest["available"]:
-            raise EngineUnavailable(f"mbrola: {manifest.get('reason', 'not available')}")
-        unknown = [v for v in voices if v not in manifest.get("voices", ())]
-        if unknown:
-            raise WakeforgeError(f"config key 'tts.engines': mbrola has no voice {', '.join(unknown)} (fetched: {', '.join(manifest.get('voices', ()))})")
+        manifest = _debian_engine_manifest("mbrola", manifest_path, voices)
         self.binary = str(debian.resolve(manifest_path, manifest["binary"]))
         self.data = str(debian.resolve(manifest_path, manifest["data"]))
         self.env = debian.run_env(debian.resolve(manifest_path, manifest["root"]))
@@ -776,14 +779,8 @@ class PicoEngine(TTSEngine):
     def __init__(self, manifest_path: str | Path, voices: Sequence[str] | None = None, heldout: bool | None = None):
         from . import pico
 
-        manifest = debian.read_manifest(manifest_path)
-        if not manifest["available"]:
-            raise EngineUnavailable(f"pico: {manifest.get('reason', 'not available')}")
-        voices = list(manifest["voices"] if voices is None else voices)
-        unknown = [v for v in voices if v not in manifest.get("voices", ())]
-        if unknown:
-            raise WakeforgeError(f"config key 'tts.engines': pico has no voice {', '.join(unknown)} (known: {', '.join(manifest['voices'])})")
-        self.voices = voices
+        manifest = _debian_engine_manifest("pico", manifest_path, voices)
+        self.voices = voices = list(manifest["voices"] if voices is None else voices)
         self.library = pico.PicoLibrary(debian.resolve(manifest_path, manifest["library"]), debian.resolve(manifest_path, manifest["lang"]), voices)
 
     def settings(self, rng: np.random.Generator, prosody: Mapping[str, Any] | None = None) -> dict[str, Any]:
