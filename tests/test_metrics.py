@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 
 from wakeforge import metrics
+from wakeforge.features import MODEL_FRAMES
 
 
 def test_activations_merge_within_refractory():
@@ -28,6 +29,17 @@ def test_stream_thirds_do_not_overlap_and_cover_the_stream():
     stream = np.arange(11)
     selection, calibration, report = metrics.split_stream(stream)
     assert selection.tolist() == [0, 1, 2] and calibration.tolist() == [3, 4, 5, 6] and report.tolist() == [7, 8, 9, 10]
+    # with context, the later thirds bring the frames their first windows need
+    _, calibration, report = metrics.split_stream(stream, context=2)
+    assert calibration.tolist() == [1, 2, 3, 4, 5, 6] and report.tolist() == [5, 6, 7, 8, 9, 10]
+
+
+def test_a_third_of_15_hours_holds_5_hours_of_decisions():
+    """Windows of 16 frames over the calibration or report third of a 15 h stream of embeddings:
+    one decision per 80 ms of that third, so 5 h exactly (not 1.2 s less)."""
+    frames = np.zeros((int(15 * 3600 / metrics.FRAME_SECONDS), 1), dtype=np.float32)
+    for third in metrics.split_stream(frames, MODEL_FRAMES - 1)[1:]:
+        assert metrics.stream_hours(third[MODEL_FRAMES - 1 :]) == pytest.approx(5.0, abs=1e-9)
 
 
 def test_pooled_false_accepts_count_per_stream_and_sum_hours():

@@ -23,7 +23,7 @@ import numpy as np
 
 from . import metrics
 from .errors import WakeforgeError
-from .features import stream_windows
+from .features import MODEL_FRAMES, stream_windows
 
 log = logging.getLogger(__name__)
 
@@ -169,7 +169,7 @@ def validation_clips(features: np.ndarray, source: np.ndarray, fraction: float, 
 
 def validation_stream_scores(scorer, streams: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     """Per-frame scores of the calibration third of each negative validation stream."""
-    return {name: scorer(stream_windows(metrics.split_stream(s)[1])) for name, s in streams.items()}
+    return {name: scorer(stream_windows(metrics.split_stream(s, MODEL_FRAMES - 1)[1])) for name, s in streams.items()}
 
 
 def calibrate(

@@ -20,7 +20,7 @@ import numpy as np
 from . import metrics
 from .augment import SHARD_STRIDE
 from .export import OnnxScorer
-from .features import stream_windows
+from .features import MODEL_FRAMES, stream_windows
 
 
 @dataclass
@@ -47,7 +47,7 @@ def score_sets(
         positive=scorer(positive),
         adversarial=scorer(adversarial),
         general=scorer(general),
-        streams={name: scorer(stream_windows(metrics.split_stream(s)[2])) for name, s in streams.items()},
+        streams={name: scorer(stream_windows(metrics.split_stream(s, MODEL_FRAMES - 1)[2])) for name, s in streams.items()},
     )
 
 
