@@ -122,7 +122,8 @@ VOICES = catalog.voice_specs(config) if USE["piper_voices"] else []
 VOICE_FILES = [
     f"{DOWNLOADS}/piper/{v['name']}.onnx{ext}" for v in VOICES for ext in ("", ".json")
 ]
-# TTS engines whose programs come from Debian's archive (rule fetch_tts_engine): their manifests
+# TTS engines whose programs come from Debian's archive (rule fetch_tts_engine; the names of
+# wakeforge.tts.DEBIAN_ENGINES): their manifests
 DEBIAN_ENGINES = ("flite", "mbrola", "pico")
 MUSIC_MANIFEST = "resources/music/music.json"
 

@@ -10,18 +10,17 @@ from typing import TYPE_CHECKING
 
 from wakeforge.audio import write_json
 from wakeforge.cli import run_script
-from wakeforge.tts import fetch_flite, fetch_mbrola, fetch_pico
+from wakeforge.tts import DEBIAN_ENGINES
 
 if TYPE_CHECKING:
     from snakemake.script import snakemake
-
-FETCHERS = {"flite": fetch_flite, "mbrola": fetch_mbrola, "pico": fetch_pico}
 
 
 def main(smk):
     engine = smk.wildcards.engine
     log = logging.getLogger(f"fetch_{engine}")
-    manifest = FETCHERS[engine](Path(smk.output.manifest).parent, smk.params.mirrors, progress=False, **smk.params.options)
+    fetch = DEBIAN_ENGINES[engine][0]
+    manifest = fetch(Path(smk.output.manifest).parent, smk.params.mirrors, progress=False, **smk.params.options)
     if manifest["available"]:
         log.info("%s ready (%s): voices %s", engine, ", ".join(f"{k} {v}" for k, v in manifest["packages"].items()), " ".join(manifest["voices"]))
     else:

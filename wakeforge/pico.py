@@ -10,7 +10,7 @@ Pico keeps one engine per "system" (a block of memory the caller hands it), so e
 own system. The C API (``picoapi.h``): ``pico_initialize``, ``pico_loadResource`` (text analysis
 ``<lang>_ta.bin`` and signal generation ``<lang>_<speaker>_sg.bin``), ``pico_createVoiceDefinition``,
 ``pico_addResourceToVoiceDefinition``, ``pico_newEngine``, then ``pico_putTextUtf8`` /
-``pico_getData`` until the engine is idle. I wrote these forty lines rather than depend on a
+``pico_getData`` until the engine is idle. These forty lines stand here rather than a
 wrapper package: the one on the package index (``py-picotts`` 0.1.2) runs the
 ``pico2wave`` program, whose language folder is compiled in as ``/usr/share/pico/lang``, which
 an unpacked package without root cannot provide.

@@ -95,6 +95,17 @@ def draw_prosody(rng: np.random.Generator, prosody: Mapping[str, Any] | None = N
     return {k: float(rng.uniform(lo, hi)) if hi > lo else float(lo) for k, (lo, hi) in ranges.items()}
 
 
+def words_per_minute(base_wpm: float, length_scale: float) -> int:
+    """eSpeak's speed (also for its MBROLA voices) for a ``length_scale``: ``base_wpm / length_scale``."""
+    return int(np.clip(round(base_wpm / length_scale), 80, 450))
+
+
+def pitch_factor(pitch: float) -> float:
+    """A voice's own pitch scaled for the ``pitch`` prosody value (0-99, 50 = unchanged):
+    ``2 ** ((pitch - 50) / 93)``, 0.8-1.25 over the default range 20-80 (flite, pico)."""
+    return 2 ** ((pitch - 50.0) / 93.0)
+
+
 def to_16k_pcm(audio: np.ndarray, sample_rate: int) -> np.ndarray:
     """Engine output (float in [-1, 1] or int16, any rate) -> 16 kHz int16 via :func:`wakeforge.audio.resample`."""
     audio = np.asarray(audio)
@@ -545,7 +556,7 @@ class EspeakEngine(TTSEngine):
         variant = self.variants[int(rng.integers(len(self.variants)))]
         return {
             "voice": f"{voice}+{variant}",
-            "rate": int(np.clip(round(self.base_wpm / p["length_scale"]), 80, 450)),
+            "rate": words_per_minute(self.base_wpm, p["length_scale"]),
             "pitch": int(np.clip(round(p["pitch"]), 0, 99)),
             "pitch_range": int(rng.integers(20, 91)),
             "seed": int(rng.integers(2**31)),
@@ -563,9 +574,9 @@ class EspeakEngine(TTSEngine):
 # in this order every HELDOUT_EVERY-th voice (rms, US male) is held out; kal is kal16 at 8 kHz
 DEFAULT_FLITE_VOICES = ("slt", "awb", "kal16", "rms")
 # each voice's own median pitch in Hz (measured on its output); only these voices are known
+FLITE_F0_HZ = {"slt": 167.0, "awb": 126.0, "kal16": 92.0, "kal": 92.0, "rms": 100.0}
 # in this order every HELDOUT_EVERY-th voice (us3, US male) is held out; us1 is female, en1 British
 DEFAULT_MBROLA_VOICES = ("us1", "us2", "en1", "us3")
-FLITE_F0_HZ = {"slt": 167.0, "awb": 126.0, "kal16": 92.0, "kal": 92.0, "rms": 100.0}
 
 
 class EngineUnavailable(WakeforgeError):
@@ -584,6 +595,15 @@ def fetch_flite(dest: str | Path, mirrors: Sequence[str] = debian.DEFAULT_MIRROR
         else:
             manifest.update(available=False, reason=problem)
     return manifest
+
+
+def _unavailable(manifest: dict[str, Any], reason: str) -> dict[str, Any]:
+    return {**manifest, "available": False, "reason": reason}
+
+
+def _relative(dest: Path, path: Path) -> str:
+    """A path as a manifest in ``dest`` stores it (relative, so the folder can move)."""
+    return path.relative_to(dest).as_posix()
 
 
 def _debian_engine_manifest(name: str, manifest_path: str | Path, voices: Sequence[str] | None, known: Sequence[str] | None = None) -> dict[str, Any]:
@@ -625,7 +645,7 @@ class FliteEngine(TTSEngine):
         """The voice, speed and pitch of one clip."""
         p = draw_prosody(rng, prosody)
         voice = self.voices[int(rng.integers(len(self.voices)))]
-        return {"voice": voice, "stretch": p["length_scale"], "f0": FLITE_F0_HZ[voice] * 2 ** ((p["pitch"] - 50.0) / 93.0)}
+        return {"voice": voice, "stretch": p["length_scale"], "f0": FLITE_F0_HZ[voice] * pitch_factor(p["pitch"])}
 
     def synthesize(self, text: str, rng: np.random.Generator, prosody: Mapping[str, Any] | None = None) -> np.ndarray:
         s = self.settings(rng, prosody)
@@ -669,7 +689,7 @@ def fetch_mbrola(dest: str | Path, mirrors: Sequence[str] = debian.DEFAULT_MIRRO
     voices_dir = root / "usr" / "share" / "mbrola"
     voices = sorted(p.name for p in voices_dir.iterdir() if (p / p.name).is_file()) if voices_dir.is_dir() else []
     if data is None or not voices:
-        return {**manifest, "available": False, "reason": "the unpacked packages hold no espeak-ng data or no MBROLA voice"}
+        return _unavailable(manifest, "the unpacked packages hold no espeak-ng data or no MBROLA voice")
     # espeak-ng 1.51 looks for a voice at <data>/mbrola/<voice> (else only under /usr/share/mbrola)
     (data / "mbrola").mkdir(exist_ok=True)
     for voice in voices:
@@ -683,9 +703,8 @@ def fetch_mbrola(dest: str | Path, mirrors: Sequence[str] = debian.DEFAULT_MIRRO
         problem = f"espeak-ng wrote no audio with the MBROLA voice {voices[0]}"
     probe_wav.unlink(missing_ok=True)
     if problem is not None:
-        return {**manifest, "available": False, "reason": problem}
-    rel = lambda p: p.relative_to(dest).as_posix()  # noqa: E731
-    return {**manifest, "binary": rel(binary), "data": rel(data.parent), "voices": voices}
+        return _unavailable(manifest, problem)
+    return {**manifest, "binary": _relative(dest, binary), "data": _relative(dest, data.parent), "voices": voices}
 
 
 class MbrolaEngine(TTSEngine):
@@ -722,7 +741,7 @@ class MbrolaEngine(TTSEngine):
         p = draw_prosody(rng, prosody)
         return {
             "voice": self.voices[int(rng.integers(len(self.voices)))],
-            "rate": int(np.clip(round(self.base_wpm / p["length_scale"]), 80, 450)),
+            "rate": words_per_minute(self.base_wpm, p["length_scale"]),
             "pitch": int(np.clip(round(p["pitch"]), 0, 99)),
         }
 
@@ -750,16 +769,15 @@ def fetch_pico(dest: str | Path, mirrors: Sequence[str] = debian.DEFAULT_MIRRORS
     library = next(iter(sorted(root.glob("usr/lib/*/libttspico.so.0"))), None)
     lang = root / "usr" / "share" / "pico" / "lang"
     if library is None:
-        return {**manifest, "available": False, "reason": "the unpacked packages hold no libttspico.so.0"}
+        return _unavailable(manifest, "the unpacked packages hold no libttspico.so.0")
     try:
         speaker = pico.PicoLibrary(library, lang)
         silent = [v for v in speaker.engines if len(speaker.synthesize("test", v)) < 1000]
     except WakeforgeError as exc:
-        return {**manifest, "available": False, "reason": str(exc)}
+        return _unavailable(manifest, str(exc))
     if silent:
-        return {**manifest, "available": False, "reason": f"pico voice {silent[0]} gave no audio"}
-    rel = lambda p: p.relative_to(dest).as_posix()  # noqa: E731
-    return {**manifest, "library": rel(library), "lang": rel(lang), "voices": list(speaker.engines)}
+        return _unavailable(manifest, f"pico voice {silent[0]} gave no audio")
+    return {**manifest, "library": _relative(dest, library), "lang": _relative(dest, lang), "voices": list(speaker.engines)}
 
 
 class PicoEngine(TTSEngine):
@@ -789,7 +807,7 @@ class PicoEngine(TTSEngine):
         return {
             "voice": self.voices[int(rng.integers(len(self.voices)))],
             "speed": int(np.clip(round(100 / p["length_scale"]), 20, 500)),
-            "pitch": int(np.clip(round(100 * 2 ** ((p["pitch"] - 50.0) / 93.0)), 50, 200)),
+            "pitch": int(np.clip(round(100 * pitch_factor(p["pitch"])), 50, 200)),
         }
 
     def synthesize(self, text: str, rng: np.random.Generator, prosody: Mapping[str, Any] | None = None) -> np.ndarray:
@@ -799,6 +817,14 @@ class PicoEngine(TTSEngine):
         plain = text.replace("<", " ").replace(">", " ").replace("&", " and ")  # not markup
         marked = f'<speed level="{s["speed"]}"><pitch level="{s["pitch"]}">{plain}</pitch></speed>'
         return to_16k_pcm(self.library.synthesize(marked, s["voice"]), pico.SAMPLE_RATE)
+
+
+# the engines whose programs come from Debian's archive: (fetch function, engine, its options)
+DEBIAN_ENGINES = {
+    "flite": (fetch_flite, FliteEngine, ("voices",)),
+    "mbrola": (fetch_mbrola, MbrolaEngine, ("voices", "base_wpm")),
+    "pico": (fetch_pico, PicoEngine, ("voices",)),
+}
 
 
 # --------------------------------------------------------------------------------------------
@@ -865,7 +891,7 @@ def available_engines(
         else:
             if "manifest" not in opts:
                 raise WakeforgeError(f"config key 'tts.engines': {name} needs the manifest written by its fetch rule")
-            cls, keys = {"flite": (FliteEngine, ("voices",)), "mbrola": (MbrolaEngine, ("voices", "base_wpm")), "pico": (PicoEngine, ("voices",))}[name]
+            _, cls, keys = DEBIAN_ENGINES[name]
             try:
                 engine = cls(opts.pop("manifest"), **{k: opts.pop(k) for k in list(opts) if k in keys}, heldout=heldout)
             except EngineUnavailable as exc:
