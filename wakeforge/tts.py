@@ -601,6 +601,11 @@ def _unavailable(manifest: dict[str, Any], reason: str) -> dict[str, Any]:
     return {**manifest, "available": False, "reason": reason}
 
 
+def _in_lib_dir(root: Path, name: str) -> Path | None:
+    """``name`` in an unpacked package's multiarch library folder (``usr/lib/<triplet>/``), if there."""
+    return next(iter(sorted(root.glob(f"usr/lib/*/{name}"))), None)
+
+
 def _relative(dest: Path, path: Path) -> str:
     """A path as a manifest in ``dest`` stores it (relative, so the folder can move)."""
     return path.relative_to(dest).as_posix()
@@ -685,7 +690,7 @@ def fetch_mbrola(dest: str | Path, mirrors: Sequence[str] = debian.DEFAULT_MIRRO
     if not manifest["available"]:
         return manifest
     root = dest / manifest["root"]
-    data = next(iter(sorted(root.glob("usr/lib/*/espeak-ng-data"))), None)
+    data = _in_lib_dir(root, "espeak-ng-data")
     voices_dir = root / "usr" / "share" / "mbrola"
     voices = sorted(p.name for p in voices_dir.iterdir() if (p / p.name).is_file()) if voices_dir.is_dir() else []
     if data is None or not voices:
@@ -766,7 +771,7 @@ def fetch_pico(dest: str | Path, mirrors: Sequence[str] = debian.DEFAULT_MIRRORS
     if not manifest["available"]:
         return manifest
     root = dest / manifest["root"]
-    library = next(iter(sorted(root.glob("usr/lib/*/libttspico.so.0"))), None)
+    library = _in_lib_dir(root, "libttspico.so.0")
     lang = root / "usr" / "share" / "pico" / "lang"
     if library is None:
         return _unavailable(manifest, "the unpacked packages hold no libttspico.so.0")
