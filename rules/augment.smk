@@ -29,6 +29,7 @@ rule augment_model_clips:
             )
         ),
         mode="end",
+        tail_frames=tail_frames,
         seed=SEED,
     script:
         "../scripts/augment_clips.py"

@@ -51,6 +51,15 @@ SHARED_SETS = {
     ),
 }
 
+# Test clip sets go on for evaluation.latency_s after the phrase (whole 80 ms frames): a clip counts
+# as detected when any window ending by then reaches the threshold, as in a stream.
+TEST_TAIL_FRAMES = round(config["evaluation"]["latency_s"] / 0.08)
+
+
+def tail_frames(wildcards):
+    """Frames after the phrase in a test set's clips (0 for training sets)."""
+    return TEST_TAIL_FRAMES if wildcards.model_set.endswith("_test") else 0
+
 
 wildcard_constraints:
     model="[a-z0-9_]+",

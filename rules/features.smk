@@ -1,4 +1,5 @@
-# Stage 4: openWakeWord embeddings, (N, 16, 96) per clip set and one embedding per 80 ms of the stream.
+# Stage 4: openWakeWord embeddings, (N, 16, 96) per clip set (test sets: plus the frames up to
+# evaluation.latency_s after the phrase) and one embedding per 80 ms of the stream.
 
 FRONTEND = rules.fetch_frontend.output
 
@@ -20,6 +21,7 @@ rule model_features:
     params:
         batch_size=config["features"]["batch_size"],
         device=config["features"]["device"],
+        tail_frames=tail_frames,
     script:
         "../scripts/compute_features.py"
 

@@ -4,7 +4,7 @@ import logging
 from typing import TYPE_CHECKING
 
 from wakeforge.audio import load_clips, save_npz
-from wakeforge.augment import GENERAL_CLIP_SAMPLES, SHARD_STRIDE, Augmenter, AugmentSettings, load_pool
+from wakeforge.augment import CHUNK_SAMPLES, GENERAL_CLIP_SAMPLES, SHARD_STRIDE, Augmenter, AugmentSettings, load_pool
 from wakeforge.cli import run_script
 from wakeforge.seeding import rng_for
 
@@ -26,7 +26,9 @@ def main(smk):
     augmenter = Augmenter(AugmentSettings.from_config(p.augmentation), rirs, backgrounds, threads=smk.threads)
     shard = int(smk.wildcards.shard)
     rng = rng_for(p.seed, "augment", smk.input.clips)
-    audio, source = augmenter.augment(clips, clip_samples, rng, p.mode, rounds=p.rounds, progress=True)
+    # test sets: the window goes on after the phrase (evaluation.latency_s), for a streaming score
+    tail = int(p.get("tail_frames", 0)) * CHUNK_SAMPLES
+    audio, source = augmenter.augment(clips, clip_samples + tail, rng, p.mode, rounds=p.rounds, progress=True, tail_samples=tail)
     applied = ", ".join(f"{name} {flags.mean():.0%}" for name, flags in augmenter.applied.items()) if len(audio) else "none"
     logging.getLogger("wakeforge.augment").info("%d clips on %s; effects applied: %s", len(audio), augmenter.device, applied)
     save_npz(

@@ -1,11 +1,11 @@
-"""openWakeWord embeddings (last 16 frames) of one shard of augmented clips."""
+"""openWakeWord embeddings (last 16 frames, plus a test set's tail frames) of one shard of augmented clips."""
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from wakeforge.audio import save_npz
 from wakeforge.cli import run_script
-from wakeforge.features import FeatureExtractor, resolve_device
+from wakeforge.features import MODEL_FRAMES, FeatureExtractor, resolve_device
 
 if TYPE_CHECKING:
     from snakemake.script import snakemake
@@ -16,7 +16,8 @@ def main(smk):
     with np.load(smk.input.augmented) as data:
         audio = data["audio"]
         meta = {k: data[k] for k in data.files if k != "audio"}  # source, texts, snr_db (row metadata)
-    features = extractor.embed_clips_last(audio, batch_size=smk.params.batch_size, progress=True)
+    n_frames = MODEL_FRAMES + int(smk.params.get("tail_frames", 0))  # test sets: windows after the phrase too
+    features = extractor.embed_clips_last(audio, n_frames, batch_size=smk.params.batch_size, progress=True)
     save_npz(smk.output.features, features=features.astype(np.float32), **meta)
 
 

@@ -9,7 +9,7 @@ from wakeforge import metrics
 from wakeforge.audio import load_clip_engines, save_npz, write_json
 from wakeforge.calibrate import det_curve
 from wakeforge.cli import run_script
-from wakeforge.evaluate import evaluate_calibrated, recall_by_engine, recall_by_snr, row_engines, score_sets
+from wakeforge.evaluate import clip_scores, evaluate_calibrated, recall_by_engine, recall_by_snr, row_engines, score_sets
 from wakeforge.export import OnnxScorer
 from wakeforge.model import load_checkpoint
 from wakeforge.texts import drop_phrase
@@ -40,7 +40,7 @@ def main(smk):
         for name, r in result["recall_by_engine"].items():
             log.info("recall on %s positives: %.3f (%d clips)", name, r["recall"], r["n_clips"])
     if i.personal:  # the user's held-out recordings, reported on their own
-        personal = scorer(np.load(i.personal[0]))
+        personal = clip_scores(scorer, np.load(i.personal[0]))
         result["personal"] = {"n_clips": int(len(personal)), "recall": metrics.recall(personal, result["threshold"])}
         log.info("personal recordings: recall %.3f on %d held-out clips", result["personal"]["recall"], len(personal))
     _, ckpt = load_checkpoint(i.checkpoint)

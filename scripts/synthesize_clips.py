@@ -10,11 +10,14 @@ import os
 import time
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from wakeforge.audio import SAMPLE_RATE, save_clips
 from wakeforge.cli import run_script
 from wakeforge.seeding import rng_for
 from wakeforge.texts import read_lines, shard_slice
 from wakeforge.tts import available_engines, synthesize_texts
+from wakeforge.voices import VoiceChange, change_voices
 
 if TYPE_CHECKING:
     from snakemake.script import snakemake
@@ -44,6 +47,10 @@ def main(smk):
     clips, kept, n_skipped = synthesize_texts(texts, engines, rng, prosody, progress=True, engine_names=names)
     if n_skipped:
         log.warning("%d of %d texts gave no audio and were skipped", n_skipped, len(texts))
+    voice_change = VoiceChange.from_config(tts.get("voice_change"))
+    if not smk.params.heldout and voice_change.probability > 0:  # training sets: other speakers too
+        clips, ratios = change_voices(clips, rng_for(smk.params.seed, "voice_change", smk.input.text, shard), voice_change)
+        log.info("voice change on %d of %d clips", int(np.sum(~np.isnan(ratios))), len(clips))
     save_clips(smk.output.clips, clips, kept, engines=names)
     wall, cpu = time.perf_counter() - wall0, cpu_seconds() - cpu0
     audio_s = sum(len(c) for c in clips) / SAMPLE_RATE

@@ -40,6 +40,15 @@ def test_placements_keep_the_end_of_speech_longer_than_the_window():
     assert src.tolist() == [8000, 0] and dst.tolist() == [0, 31000] and count.tolist() == [32000, 1000]
 
 
+def test_placements_leave_a_tail_after_the_speech():
+    lengths = np.array([8000, 40000, 12000])
+    plain = augment.placements(lengths, 32000, np.random.default_rng(3), "end", 0.2)
+    src, dst, count = augment.placements(lengths, 32000 + 5120, np.random.default_rng(3), "end", 0.2, tail_samples=5120)
+    # the same jitter as without a tail: the first 32000 samples are the window a model is trained on
+    assert np.array_equal(dst, plain[1]) and np.array_equal(count, plain[2]) and np.array_equal(src, plain[0])
+    assert np.all(32000 + 5120 - (dst + count) >= 5120)
+
+
 def test_mix_at_snr_hits_the_ratio():
     rng = np.random.default_rng(2)
     signal, noise = rng.standard_normal(16000).astype(np.float32), rng.standard_normal(16000).astype(np.float32) * 3
@@ -83,7 +92,21 @@ def test_pitch_shift_moves_a_tone_and_keeps_duration_and_level():
         assert peak == pytest.approx(440 * 2 ** (s / 12), abs=2.0)
         assert augment.rms(y[9000:]) == pytest.approx(augment.rms(tone[9000:]), rel=0.03)
         assert np.abs(y[:7000]).max() < 1e-3  # the silence before the tone stays silent
-    assert np.abs(out[1] - tone).max() < 2e-3  # 0 semitones: unchanged
+    assert np.abs(out[1] - tone)[9000:30000].max() < 0.01  # 0 semitones: the steady tone unchanged
+
+
+@pytest.mark.parametrize("semitones", [-3.0, 2.0, 4.0])
+def test_pitch_shift_keeps_every_harmonic(semitones):
+    # moved bins that share a source bin once got equal phases and cancelled whole harmonics (-15 dB)
+    be = augment._Backend("cpu")
+    t = np.arange(SAMPLE_RATE) / SAMPLE_RATE
+    comb = sum(np.sin(2 * np.pi * 125 * h * t + h * h) for h in range(1, 20)).astype(np.float32) * 0.02
+    y = augment.pitch_shift(comb[None], np.array([semitones]), be)[0]
+    spectrum = np.abs(np.fft.rfft(y[4000:12000] * np.hanning(8000)))
+    freqs = np.fft.rfftfreq(8000, 1 / SAMPLE_RATE)
+    f0 = 125 * 2 ** (semitones / 12)
+    levels = np.array([spectrum[np.argmin(np.abs(freqs - h * f0))] for h in range(1, 15)])
+    assert levels.min() > 0.7 * np.median(levels) and levels.max() < 1.3 * np.median(levels)
 
 
 def audiomentations_eq_impulse(d, row):

@@ -124,3 +124,20 @@ def test_recall_per_snr_band():
         "0..5": {"n_clips": 2, "recall": 0.5},
         "10..15": {"n_clips": 1, "recall": 1.0},
     }
+
+
+def test_test_clips_score_their_best_window_after_the_phrase(exported):
+    _, path, _ = exported
+    scorer = OnnxScorer(path)
+    rng = np.random.default_rng(5)
+    clips = rng.standard_normal((12, 20, 96)).astype(np.float32)  # 16 frames + 4 after the phrase
+    windows = np.stack([scorer(clips[:, j : j + 16]) for j in range(5)], axis=1)
+    assert np.array_equal(ev.clip_scores(scorer, clips), windows.max(axis=1))
+    assert np.array_equal(ev.clip_scores(scorer, clips, first_only=True), windows[:, 0])
+    assert np.array_equal(ev.clip_scores(scorer, clips[:, :16]), windows[:, 0])  # training-shaped clips: one window
+    _, adv, gen, stream = random_sets(6)
+    scores = ev.score_sets(scorer, clips, adv, gen, stream)
+    thr = float(np.median(windows[:, 0]))
+    result = ev.metrics_at(scores, thr, {"accuracy": 0.0, "recall": 0.0, "false_accepts_per_hour": 1e9})
+    assert result["recall"] == pytest.approx(np.mean(windows.max(axis=1) >= thr))
+    assert result["recall_at_phrase_end"] == pytest.approx(np.mean(windows[:, 0] >= thr)) and result["recall_at_phrase_end"] <= result["recall"]

@@ -121,6 +121,14 @@ def test_outputs_and_metrics(workflow: Path):
     assert sum(r["n_clips"] for r in metrics["recall_by_snr"].values()) == metrics["n_positive"]
     features = np.load(out / "features" / "positive_train.npy")
     assert features.shape == (40, 16, 96) and features.dtype == np.float32
+    # test clips go on for evaluation.latency_s (0.32 s: 4 frames) after the phrase; a clip's score
+    # is its best window, so recall is at least that of the window at the phrase's end
+    assert np.load(out / "features" / "positive_test.npy").shape == (16, 20, 96)
+    assert metrics["recall"] >= metrics["recall_at_phrase_end"]
+    # training clips get other voices (tts.voice_change), test clips keep the engines' own
+    logs = workflow / "logs" / "synthesize_model_clips" / "hey_saga"
+    assert "voice change on" in (logs / "positive_train_0.log").read_text()
+    assert "voice change on" not in (logs / "positive_test_0.log").read_text()
     for path in SHARED_OUTPUTS:
         assert (workflow / path).is_file(), path
     assert (workflow / "logs" / "train_model" / "hey_saga.log").is_file()

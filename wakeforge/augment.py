@@ -8,7 +8,8 @@ Placement follows openWakeWord: positives (and adversarial phrases, which must l
 end near the end of the window, as a streaming detector sees a phrase that has just been said;
 general speech is cropped or placed anywhere. Effects, in order: pitch shift, tanh distortion,
 seven-band EQ and band-stop (speaker and microphone variety), room impulse response, background
-at a random SNR, coloured noise, random peak level.
+at a random SNR, coloured noise, random peak level. Pitch shift moves pitch and formants together
+(a smaller or larger speaker; the TTS stage's voice change moves them apart).
 
 Clips go through in blocks of ``block_size`` rows, each block one ``(rows, samples)`` array: numpy
 and scipy on the CPU (blocks on ``threads`` threads), or torch tensors on a GPU (the same code: the
@@ -28,7 +29,8 @@ filter or a stretcher on every clip, which is most of the time openWakeWord's re
 * Pitch shift is a phase vocoder (vectorised over rows, but run row by row on each clip's speech
   span alone: fewer frames, faster) that moves STFT bins by the pitch ratio and rebuilds their phases from
   the moved instantaneous frequencies: duration and level are kept, as with audiomentations'
-  ``PitchShift``.
+  ``PitchShift``. Phases are locked to each frame's magnitude peaks, so the moved bins of one
+  partial still add up.
 * Mixing at an SNR (over the speech's active samples), coloured noise (shaped complex Gaussian
   spectra) and the peak level are a few array operations on the whole block.
 
@@ -172,17 +174,19 @@ def clip_samples_for(lengths_samples: Sequence[int]) -> int:
 
 
 def placements(
-    lengths: np.ndarray, clip_samples: int, rng: np.random.Generator, mode: str, end_jitter_s: float
+    lengths: np.ndarray, clip_samples: int, rng: np.random.Generator, mode: str, end_jitter_s: float, tail_samples: int = 0
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Where each speech clip goes in its window: ``(source start, window start, samples)`` per clip.
 
-    ``mode="end"`` ends the speech 0..end_jitter_s before the window's end (keeping the end of a
-    clip that does not fit, as a stream would); ``mode="random"`` places it anywhere, or takes a
+    ``mode="end"`` ends the speech 0..end_jitter_s before the window's end, less ``tail_samples``
+    (keeping the end of a clip that does not fit, as a stream would; the tail holds what a
+    streaming detector hears after the phrase); ``mode="random"`` places it anywhere, or takes a
     random crop of a clip longer than the window.
     """
     lengths = np.asarray(lengths, dtype=np.int64)
     if mode == "end":
-        pad = np.minimum((rng.uniform(0, end_jitter_s, len(lengths)) * SAMPLE_RATE).astype(np.int64), clip_samples)
+        jitter = (rng.uniform(0, end_jitter_s, len(lengths)) * SAMPLE_RATE).astype(np.int64)
+        pad = np.minimum(jitter + tail_samples, clip_samples)
         count = np.minimum(lengths, clip_samples - pad)
         return lengths - count, clip_samples - pad - count, count
     if mode == "random":
@@ -432,13 +436,41 @@ def _bin_centre_phase(frames: int, bins: int, n_fft: int, hop: int) -> np.ndarra
     return (turns * (2 * np.pi / n_fft)).astype(np.float32)
 
 
+def _interpolate_bins(a, i0: np.ndarray, w0: np.ndarray, w1: np.ndarray, be: _Backend):
+    """``a[..., i0] * w0 + a[..., i0 + 1] * w1`` along the last axis (one row's bin map)."""
+    return a[:, be.index(i0)] * be.asarray(w0) + a[:, be.index(i0 + 1)] * be.asarray(w1)
+
+
+def _bin_map(ratio: np.ndarray, bins: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per row, where output bin k reads for a shift by ``ratio``: bin k / ratio as (lower bin, its
+    weight, the next bin's weight; zero weights beyond the top) and the nearest bin."""
+    src = np.arange(bins)[None, :] / ratio[:, None]
+    i0 = np.minimum(np.floor(src), bins - 2).astype(np.int64)
+    w1 = np.where(src <= bins - 1, src - i0, 0.0)
+    w0 = np.where(src <= bins - 1, 1 - w1, 0.0)
+    return i0, w0, w1, np.minimum(np.round(src), bins - 1).astype(np.int64)
+
+
+def _nearest_peaks(mag: np.ndarray) -> np.ndarray:
+    """Per frame of ``mag`` (..., bins), the bin of the peak nearest each bin (a peak: at least its left
+    neighbour and above its right one); in a frame without a peak each bin is its own."""
+    bins = mag.shape[-1]
+    k = np.arange(bins)
+    peak = np.zeros(mag.shape, dtype=bool)
+    peak[..., 1:-1] = (mag[..., 1:-1] >= mag[..., :-2]) & (mag[..., 1:-1] > mag[..., 2:])
+    before = np.maximum.accumulate(np.where(peak, k, -bins), axis=-1)
+    after = np.flip(np.minimum.accumulate(np.flip(np.where(peak, k, 2 * bins), -1), axis=-1), -1)
+    nearest = np.where(k - before <= after - k, before, after)
+    return np.where(peak.any(axis=-1, keepdims=True), nearest, k)
+
+
 def pitch_shift(x, semitones: np.ndarray, be: _Backend, n_fft: int = PITCH_FFT, hop: int = PITCH_HOP):
     """Shift the pitch of each row of ``x`` by its ``semitones``, keeping its duration (phase vocoder).
 
     Output bin k takes the magnitude found at bin k / ratio (linear interpolation) and the
     instantaneous frequency of the nearest bin, times the ratio; its phase is the running sum of
     that frequency over frames (bin k's centre frequency summed exactly, from integers, plus the
-    rest). Each row keeps its RMS.
+    rest), then locked to the frame's magnitude peaks (see below). Each row keeps its RMS.
     """
     xp = be.xp
     window, synthesis = _pitch_windows(n_fft, hop)
@@ -451,16 +483,21 @@ def pitch_shift(x, semitones: np.ndarray, be: _Backend, n_fft: int = PITCH_FFT, 
     dev -= 2 * np.pi * xp.round(dev * (1 / (2 * np.pi)))  # advance beyond the centre's (first frame: its phase, less that)
 
     ratio = 2.0 ** (np.asarray(semitones, dtype=np.float64) / 12.0)
-    src = k[None, :] / ratio[:, None]  # (rows, bins): where each output bin reads; beyond the top: silence
-    i0 = np.minimum(np.floor(src), bins - 2).astype(np.int64)
-    w1 = np.where(src <= bins - 1, src - i0, 0.0)
-    w0 = np.where(src <= bins - 1, 1 - w1, 0.0)
-    nearest = np.minimum(np.round(src), bins - 1).astype(np.int64)
+    i0, w0, w1, nearest = _bin_map(ratio, bins)  # (rows, bins); beyond the top: silence
     offset = ratio[:, None] * centre[nearest] - centre[None, :]  # ratio x the source bin's centre, beyond this bin's
     for r in range(rows):  # each row's bin map is the same in every frame
-        mag[r] = mag[r][:, be.index(i0[r])] * be.asarray(w0[r]) + mag[r][:, be.index(i0[r] + 1)] * be.asarray(w1[r])
+        mag[r] = _interpolate_bins(mag[r], i0[r], w0[r], w1[r], be)
         dev[r] = dev[r][:, be.index(nearest[r])] * float(ratio[r]) + be.asarray(offset[r])
     phase = be.cumsum_(dev) + be.asarray(_bin_centre_phase(frames, bins, n_fft, hop))
+    # identity phase locking: each bin takes its nearest peak's phase, less pi per bin from it (the
+    # phase slope of a Hann-windowed partial whose frame starts at 0), so that the bins of one partial
+    # add up; phases run separately per bin cancel a partial where moved bins share one source bin
+    near = _nearest_peaks(be.numpy(mag))
+    slope = (-np.pi * (np.arange(bins) - near)).astype(np.float32)
+    if be.torch:
+        phase = phase.gather(-1, be.index(near)) + be.asarray(slope)
+    else:
+        phase = np.take_along_axis(phase, near, -1) + slope
     out = be.fft.irfft(be.polar(mag, phase), n_fft, 2)
     y = _overlap_add(out * be.asarray(synthesis), x.shape[1], hop, be)
     return y * (_rms_rows(x, be) / _rms_rows(y, be))[:, None]
@@ -554,9 +591,11 @@ def draw_block(
     rng: np.random.Generator,
     n_rirs: int,
     background_lengths: Sequence[int],
+    tail_samples: int = 0,
 ) -> BlockDraws:
     """Draw the effects of one block of clips (speech ``lengths``) with the probabilities and ranges of ``s``;
-    ``background_lengths`` are the lengths of the backgrounds (at least ``clip_samples`` each)."""
+    ``background_lengths`` are the lengths of the backgrounds (at least ``clip_samples`` each);
+    ``tail_samples``: see :func:`placements`."""
     rows = len(lengths)
 
     def coin(p):
@@ -565,7 +604,7 @@ def draw_block(
     def uniform(lo_hi, shape=rows):
         return rng.uniform(lo_hi[0], lo_hi[1], shape)
 
-    src, dst, count = placements(lengths, clip_samples, rng, mode, s.end_jitter_s)
+    src, dst, count = placements(lengths, clip_samples, rng, mode, s.end_jitter_s, tail_samples)
     silent = coin(s.background_only_fraction) if mode == "random" else np.zeros(rows, dtype=bool)
     eq_q = uniform(EQ_PEAK_Q, (rows, len(EQ_BANDS)))
     eq_q[:, [0, -1]] = uniform(EQ_SHELF_Q, (rows, 2))
@@ -636,8 +675,10 @@ class Augmenter:
         mode: str,
         rounds: int = 1,
         progress: bool = False,
+        tail_samples: int = 0,
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Augment every clip ``rounds`` times: ``(rounds * n, clip_samples)`` int16 and the source index of each row."""
+        """Augment every clip ``rounds`` times: ``(rounds * n, clip_samples)`` int16 and the source index of each row.
+        ``tail_samples`` (mode ``"end"``): audio after the phrase, within ``clip_samples``."""
         from concurrent.futures import ThreadPoolExecutor
 
         from tqdm import tqdm
@@ -662,7 +703,7 @@ class Augmenter:
             for i, start in enumerate(starts):
                 speech = [clips_pcm[j] for j in source[start : start + self.block_size]]
                 lengths = np.array([len(c) for c in speech], dtype=np.int64)
-                draws = draw_block(self.settings, lengths, clip_samples, mode, rng, len(self.rirs), [len(b) for b in backgrounds])
+                draws = draw_block(self.settings, lengths, clip_samples, mode, rng, len(self.rirs), [len(b) for b in backgrounds], tail_samples)
                 pending.append(pool.submit(run, i, start, speech, draws))
                 while len(pending) >= 2 * workers or (pending and i == len(starts) - 1):
                     bar.update(pending.pop(0).result())

@@ -4,6 +4,9 @@ In: the ONNX model, features of held-out positive / adversarial / general clips 
 on, never used for checkpoint selection), the negative streams' embeddings (their report thirds:
 the other thirds chose the checkpoint and calibrated the threshold), the threshold and the user's
 targets.
+A test clip is scored as a stream would score it: its highest score over the windows ending at
+the phrase's end and up to ``evaluation.latency_s`` later (``recall_at_phrase_end``: the first
+window alone, as training positives are cut).
 Out: a metrics dict (written as ``metrics.json``): accuracy, recall, false accepts per hour,
 per-set rates, counts, and whether each target is met; in the workflow at the threshold calibrated
 on validation data (calibrate.py's sidecar, included under ``calibration``) and also at the
@@ -25,12 +28,25 @@ from .features import MODEL_FRAMES, stream_windows
 
 @dataclass
 class HeldOutScores:
-    """Scores of the held-out test sets: per clip, and per 80 ms frame of each stream's report third."""
+    """Scores of the held-out test sets: per clip (see :func:`clip_scores`), and per 80 ms frame of
+    each stream's report third; ``positive_at_end``: each positive's window at the phrase's end alone."""
 
     positive: np.ndarray
     adversarial: np.ndarray
     general: np.ndarray
     streams: dict[str, np.ndarray]
+    positive_at_end: np.ndarray | None = None
+
+
+def clip_scores(scorer, features: np.ndarray, first_only: bool = False) -> np.ndarray:
+    """Each clip's highest score over its windows of :data:`MODEL_FRAMES` frames.
+
+    Test clips hold the frames up to ``evaluation.latency_s`` after the phrase: the first window
+    ends at the phrase's end (as training positives do), later ones after it; a streaming
+    detector fires on whichever reaches the threshold first. ``first_only``: the first window alone.
+    """
+    n_windows = 1 if first_only else features.shape[1] - MODEL_FRAMES + 1
+    return np.max([scorer(features[:, j : j + MODEL_FRAMES]) for j in range(max(1, n_windows))], axis=0)
 
 
 def score_sets(
@@ -44,9 +60,10 @@ def score_sets(
     """Score every held-out set once (streams: their report thirds only)."""
     streams = {"wakeforge": stream, **(extra_streams or {})}
     return HeldOutScores(
-        positive=scorer(positive),
-        adversarial=scorer(adversarial),
-        general=scorer(general),
+        positive=clip_scores(scorer, positive),
+        adversarial=clip_scores(scorer, adversarial),
+        general=clip_scores(scorer, general),
+        positive_at_end=clip_scores(scorer, positive, first_only=True),
         streams={name: scorer(stream_windows(metrics.split_stream(s, MODEL_FRAMES - 1)[2])) for name, s in streams.items()},
     )
 
@@ -108,6 +125,7 @@ def metrics_at(scores: HeldOutScores, threshold: float, targets: dict, refractor
         "threshold": threshold,
         "accuracy": metrics.accuracy(pos_scores, negatives, threshold),
         "recall": metrics.recall(pos_scores, threshold),
+        **({"recall_at_phrase_end": metrics.recall(scores.positive_at_end, threshold)} if scores.positive_at_end is not None else {}),
         "false_accepts_per_hour": metrics.pooled_false_accepts_per_hour(list(stream_scores.values()), threshold, refractory_s),
         "false_accepts": sum(v["false_accepts"] for v in per_stream.values()),
         "stream_hours": sum(v["hours"] for v in per_stream.values()),
@@ -168,6 +186,7 @@ def evaluate_calibrated(
             "threshold",
             "accuracy",
             "recall",
+            "recall_at_phrase_end",
             "false_accepts_per_hour",
             "false_accepts",
             "streams",
@@ -175,6 +194,7 @@ def evaluate_calibrated(
             "general_false_positive_rate",
             "meets_targets",
         )
+        if k in at_configured
     }
     result["calibration"] = dict(calibration)
     return result
