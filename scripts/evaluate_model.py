@@ -44,7 +44,7 @@ def main(smk):
         result["personal"] = {"n_clips": int(len(personal)), "recall": metrics.recall(personal, result["threshold"])}
         log.info("personal recordings: recall %.3f on %d held-out clips", result["personal"]["recall"], len(personal))
     _, ckpt = load_checkpoint(i.checkpoint)
-    result = {"phrase": p.phrase, "model": str(i.onnx), **result, "training": {"best_step": ckpt["step"], "validation": ckpt["val_metrics"], "steps_per_second": ckpt["steps_per_second"], "device": ckpt["device"]}}
+    result = {"phrase": p.phrase, "model": str(i.onnx), **result, "training": {"best_step": ckpt["step"], **({"member_steps": ckpt["member_steps"]} if "member_steps" in ckpt else {}), "validation": ckpt["val_metrics"], "steps_per_second": ckpt["steps_per_second"], "device": ckpt["device"]}}
     save_npz(smk.output.scores, positive=scores.positive, adversarial=scores.adversarial, general=scores.general)
     det_curve(scores.positive, list(scores.streams.values()), p.refractory_s).to_frame().to_csv(smk.output.det, index=False)
     write_json(smk.output.metrics, result)

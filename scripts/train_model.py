@@ -9,7 +9,7 @@ import torch
 from wakeforge.cli import run_script
 from wakeforge.recordings import with_personal
 from wakeforge.texts import drop_phrase
-from wakeforge.train import TrainData, train
+from wakeforge.train import TrainData, train_ensemble
 
 if TYPE_CHECKING:
     from snakemake.script import snakemake
@@ -38,7 +38,7 @@ def main(smk):
         precomputed=np.load(i.precomputed[0], mmap_mode="r") if i.precomputed else None,
         fp_validation=np.load(i.fp_validation[0]) if i.fp_validation else None,
     )
-    best, history = train(data, p.model, p.train, p.threshold, p.fp_target, p.seed, p.refractory_s, threads=smk.threads, progress=True)
+    best, history = train_ensemble(data, p.model, p.train, p.threshold, p.fp_target, p.seed, p.refractory_s, threads=smk.threads, progress=True)
     best["phrase"] = p.phrase
     torch.save(best, smk.output.checkpoint)
     pd.DataFrame(history).to_csv(smk.output.history, index=False)

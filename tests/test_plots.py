@@ -52,6 +52,11 @@ def test_training_curves(tmp_path):
     out = tmp_path / "training_curves.png"
     plots.training_curves(out, history, best_step=300, fp_target=0.2)
     assert_png(out)
+    # an ensemble's history: one line per member
+    members = pd.concat([history.assign(member=0), history.assign(member=1, loss=history["loss"] * 1.1)], ignore_index=True)
+    out = tmp_path / "training_curves_ensemble.png"
+    plots.training_curves(out, members, best_step=300, fp_target=0.2)
+    assert_png(out)
 
 
 @pytest.fixture

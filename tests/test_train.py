@@ -244,3 +244,37 @@ def test_operating_point_at_target_matches_calibration():
     assert point["val_meets_target"] == 1.0
     assert 0.7 < point["val_threshold_at_target"] <= 0.8 + 1e-9  # one false accept left (0.8) at most
     assert point["val_recall_at_target"] == pytest.approx(np.mean(pos >= point["val_threshold_at_target"]))
+
+
+def test_ensemble_members_train_from_their_own_seeds_and_score_their_mean(tmp_path):
+    from wakeforge.export import OnnxScorer, export_onnx
+    from wakeforge.model import Ensemble, load_checkpoint
+
+    cfg = {**MODEL_CFG, "ensemble": 2}
+    best, history = tr.train_ensemble(toy_data(), cfg, TRAIN_CFG, 0.5, 1.0, seed=3)
+    single, _ = tr.train(toy_data(), MODEL_CFG, TRAIN_CFG, 0.5, 1.0, seed=3)
+    assert [row["member"] for row in history] == [0, 0, 0, 1, 1, 1]
+    assert len(best["member_steps"]) == 2 and len(best["member_val_metrics"]) == 2
+    # member 0 is the single model of the same seed; member 1 differs
+    first = {k.split(".", 2)[2]: v for k, v in best["state_dict"].items() if k.startswith("members.0.")}
+    second = {k.split(".", 2)[2]: v for k, v in best["state_dict"].items() if k.startswith("members.1.")}
+    assert all(torch.equal(first[k], single["state_dict"][k]) for k in single["state_dict"])
+    assert not all(torch.equal(first[k], second[k]) for k in first)
+    torch.save(best, tmp_path / "e.pt")
+    model, _ = load_checkpoint(str(tmp_path / "e.pt"))
+    assert isinstance(model, Ensemble)
+    x = torch.as_tensor(toy_data(seed=1).general[:50])
+    with torch.no_grad():
+        expected = torch.stack([m(x) for m in model.members]).mean(0)
+        assert torch.allclose(model(x), expected)
+    assert best["val_metrics"]["val_recall"] >= 0.9
+    # one graph with openWakeWord's shapes
+    assert export_onnx(model, tmp_path / "e.onnx") < 1e-5
+    assert np.allclose(OnnxScorer(tmp_path / "e.onnx")(x.numpy()), expected.numpy()[:, 0], atol=1e-5)
+
+
+def test_one_member_is_plain_training():
+    a, history = tr.train_ensemble(toy_data(), {**MODEL_CFG, "ensemble": 1}, TRAIN_CFG, 0.5, 1.0, seed=3)
+    b, _ = tr.train(toy_data(), MODEL_CFG, TRAIN_CFG, 0.5, 1.0, seed=3)
+    assert "member_steps" not in a and {row["member"] for row in history} == {0}
+    assert all(torch.equal(a["state_dict"][k], b["state_dict"][k]) for k in b["state_dict"])

@@ -118,12 +118,26 @@ class ConvAttention(nn.Module):
         return torch.sigmoid(self.logits(x))
 
 
+class Ensemble(nn.Module):
+    """The mean score of several models of one kind, each trained from its own seed: the highest
+    scores of negative audio, which set a strict threshold, are where single models disagree most.
+    Same contract as :class:`DNN`; it exports as one graph."""
+
+    def __init__(self, members: list[nn.Module]):
+        super().__init__()
+        self.members = nn.ModuleList(members)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.stack([m(x) for m in self.members]).mean(dim=0)
+
+
 MODEL_TYPES = {"dnn": DNN, "conv_attention": ConvAttention}
 
 
 def build_model(model_cfg: dict) -> nn.Module:
     """Instantiate the model named by the config's ``model.type`` with the settings it takes
-    (``attention_heads`` applies to conv_attention only)."""
+    (``attention_heads`` applies to conv_attention only); ``model.ensemble`` > 1 makes an
+    :class:`Ensemble` of that many."""
     import inspect
 
     kind = model_cfg.get("type", "dnn")
@@ -131,6 +145,9 @@ def build_model(model_cfg: dict) -> nn.Module:
         raise WakeforgeError(f"config key model.type: unknown model {kind!r}; choose one of {sorted(MODEL_TYPES)}")
     accepted = inspect.signature(MODEL_TYPES[kind]).parameters
     kwargs = {k: v for k, v in model_cfg.items() if k != "type" and k in accepted}
+    n_members = int(model_cfg.get("ensemble", 1))
+    if n_members > 1:
+        return Ensemble([MODEL_TYPES[kind](**kwargs) for _ in range(n_members)])
     return MODEL_TYPES[kind](**kwargs)
 
 

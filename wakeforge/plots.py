@@ -91,22 +91,26 @@ def score_histograms(path: str | os.PathLike, scores: dict[str, np.ndarray], thr
 
 
 def training_curves(path: str | os.PathLike, history: pd.DataFrame, best_step: int | None = None, fp_target: float | None = None) -> None:
-    """Loss, validation recall / adversarial accuracy and validation false accepts per hour by step."""
+    """Loss, validation recall / adversarial accuracy and validation false accepts per hour by step
+    (one line per ensemble member)."""
     fig = Figure(figsize=(6.5, 7))
     axes = fig.subplots(3, 1, sharex=True)
-    step = history["step"]
-    axes[0].plot(step, history["loss"], color="black")
+    # an ensemble's members (column "member") each get their own line, labelled once
+    groups = [g for _, g in history.groupby("member")] if "member" in history else [history]
+    for i, run in enumerate(groups):
+        step, labelled = run["step"], i == 0
+        axes[0].plot(step, run["loss"], color="black", alpha=1.0 if labelled else 0.5)
+        for column, colour in (("val_recall", COLOURS["positive"]), ("val_adversarial_accuracy", COLOURS["adversarial"])):
+            if column in run:
+                axes[1].plot(step, run[column], marker=".", color=colour, label=column if labelled else None)
+        for j, column in enumerate(c for c in run.columns if c.startswith("val_fp_per_hour")):
+            axes[2].plot(step, run[column], marker=".", color=f"C{j}", label=column if labelled else None)
     axes[0].set_ylabel("training loss")
     if (history["loss"] > 0).all():
         axes[0].set_yscale("log")
-    for column, colour in (("val_recall", COLOURS["positive"]), ("val_adversarial_accuracy", COLOURS["adversarial"])):
-        if column in history:
-            axes[1].plot(step, history[column], marker=".", color=colour, label=column)
     axes[1].set_ylabel("validation")
     axes[1].set_ylim(-0.02, 1.02)
     axes[1].legend(fontsize=8)
-    for column in [c for c in history.columns if c.startswith("val_fp_per_hour")]:
-        axes[2].plot(step, history[column], marker=".", label=column)
     if fp_target is not None:
         axes[2].axhline(fp_target, color="grey", linestyle="--", linewidth=1, label=f"target {fp_target:g} / h")
     axes[2].set_ylabel("false accepts / h")

@@ -94,6 +94,33 @@ class PrecomputedPool:
         return self.tensor
 
 
+@dataclass
+class ValidationSets:
+    """Checkpoint-selection data on the training device: held-out positive and adversarial rows
+    and the first third (windows) of each validation stream."""
+
+    positive: torch.Tensor
+    adversarial: torch.Tensor
+    streams: dict[str, torch.Tensor]
+
+    @classmethod
+    def build(cls, data: TrainData, pos_val: np.ndarray, adv_val: np.ndarray, on_device) -> "ValidationSets":
+        streams = {name: stream_windows(on_device(metrics.split_stream(s)[0])) for name, s in data.validation_streams().items()}
+        return cls(on_device(data.positive[pos_val]), on_device(data.adversarial[adv_val]), streams)
+
+    def row(self, model: nn.Module, step: int, threshold: float, fp_target: float, refractory_s: float) -> dict:
+        """One history row: validation recall, adversarial accuracy, false accepts per hour, calibrated operating point."""
+        pos_scores = predict(model, self.positive)
+        stream_scores = {name: predict(model, x) for name, x in self.streams.items()}
+        return {
+            "step": step,
+            "val_recall": metrics.recall(pos_scores, threshold),
+            "val_adversarial_accuracy": 1.0 - metrics.recall(predict(model, self.adversarial), threshold) if len(self.adversarial) else float("nan"),
+            **stream_rows(stream_scores, threshold, refractory_s),
+            **operating_point_at_target(pos_scores, list(stream_scores.values()), fp_target, refractory_s),
+        }
+
+
 def pick_device(requested: str = "auto") -> torch.device:
     """``auto`` -> CUDA when available, else CPU; ``cuda`` without a GPU is a user error."""
     if requested == "auto":
@@ -174,12 +201,16 @@ def train(
     refractory_s: float = 1.0,
     threads: int = 1,
     progress: bool = False,
+    member: int = 0,
 ) -> tuple[dict, list[dict]]:
-    """Train and return (checkpoint dict of the best evaluation step, history rows)."""
+    """Train and return (checkpoint dict of the best evaluation step, history rows). ``member``: an
+    ensemble member's index, which seeds its weights and batches (member 0: as a single model);
+    the validation split is the same for every member."""
     from tqdm import tqdm
 
     torch.set_num_threads(max(1, threads))
-    torch.manual_seed(child_seed(seed, "train", "init"))
+    member_key = (member,) if member else ()
+    torch.manual_seed(child_seed(seed, "train", "init", *member_key))
     device = pick_device(train_cfg.get("device", "auto"))
     log.info("training on %s", device)
 
@@ -204,11 +235,7 @@ def train(
         "general": on_device(data.general),
         "stream": stream_windows(on_device(data.negative_stream)),
     }
-    val_pos = on_device(data.positive[pos_val])
-    val_adv = on_device(data.adversarial[adv_val])
-    selection_streams = {
-        name: stream_windows(on_device(metrics.split_stream(s)[0])) for name, s in data.validation_streams().items()
-    }
+    validation = ValidationSets.build(data, pos_val, adv_val, on_device)
 
     model = build_model(model_cfg).to(device)
     steps = int(train_cfg["steps"])
@@ -243,7 +270,7 @@ def train(
     max_neg_weight = float(train_cfg.get("max_negative_weight", 10.0))
     eval_every = max(1, int(train_cfg.get("eval_every", 500)))
     generator = torch.Generator(device=device)
-    generator.manual_seed(child_seed(seed, "train", "batches"))
+    generator.manual_seed(child_seed(seed, "train", "batches", *member_key))
     loss_fn = nn.BCEWithLogitsLoss(reduction="none")
 
     hard_fraction = float(train_cfg.get("hard_negative_fraction", 0.0))
@@ -260,15 +287,7 @@ def train(
         return pool_c[idx]
 
     def validation_row(step: int) -> dict:
-        pos_scores = predict(model, val_pos)
-        stream_scores = {name: predict(model, x) for name, x in selection_streams.items()}
-        return {
-            "step": step,
-            "val_recall": metrics.recall(pos_scores, threshold),
-            "val_adversarial_accuracy": 1.0 - metrics.recall(predict(model, val_adv), threshold) if len(val_adv) else float("nan"),
-            **stream_rows(stream_scores, threshold, refractory_s),
-            **operating_point_at_target(pos_scores, list(stream_scores.values()), fp_target, refractory_s),
-        }
+        return validation.row(model, step, threshold, fp_target, refractory_s)
 
     def snapshot() -> dict:
         return {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
@@ -331,6 +350,60 @@ def train(
     best["device"] = str(device)
     log.info("best step %d (%.1f steps/s on %s)", best["step"], best["steps_per_second"], device)
     return best, history
+
+
+def train_ensemble(
+    data: TrainData,
+    model_cfg: dict,
+    train_cfg: dict,
+    threshold: float,
+    fp_target: float,
+    seed: int,
+    refractory_s: float = 1.0,
+    threads: int = 1,
+    progress: bool = False,
+) -> tuple[dict, list[dict]]:
+    """:func:`train` for ``model.ensemble`` members (one model when it is 1), each from its own seed
+    with its own checkpoint selection; the checkpoint holds their :class:`~wakeforge.model.Ensemble`
+    and its validation row. History rows carry their ``member``."""
+    n_members = int(model_cfg.get("ensemble", 1))
+    member_cfg = {**model_cfg, "ensemble": 1}
+    runs = []
+    for member in range(n_members):
+        if n_members > 1:
+            log.info("ensemble member %d of %d", member + 1, n_members)
+        runs.append(train(data, member_cfg, train_cfg, threshold, fp_target, seed, refractory_s, threads, progress, member=member))
+    history = [{**row, "member": member} for member, (_, rows) in enumerate(runs) for row in rows]
+    first = runs[0][0]
+    if n_members == 1:
+        return first, history
+    device = pick_device(train_cfg.get("device", "auto"))
+    val_fraction = train_cfg.get("val_fraction", 0.1)
+    validation = ValidationSets.build(
+        data,
+        holdout_mask(data.positive_source, val_fraction, seed, "positive"),
+        holdout_mask(data.adversarial_source, val_fraction, seed, "adversarial"),
+        lambda a: torch.as_tensor(np.ascontiguousarray(a), dtype=torch.float32, device=device),
+    )
+    ensemble = build_model(model_cfg)
+    for net, (best, _) in zip(ensemble.members, runs):
+        net.load_state_dict(best["state_dict"])
+    ensemble = ensemble.to(device)
+    steps = [best["step"] for best, _ in runs]
+    row = validation.row(ensemble, max(steps), threshold, fp_target, refractory_s)
+    log.info("ensemble of steps %s: %s", steps, {k: round(v, 4) for k, v in row.items() if k != "step"})
+    ensemble_ckpt = {
+        "state_dict": {k: v.detach().cpu().clone() for k, v in ensemble.state_dict().items()},
+        "model_config": dict(model_cfg),
+        "step": max(steps),
+        "member_steps": steps,
+        "val_metrics": row,
+        "member_val_metrics": [best["val_metrics"] for best, _ in runs],
+        "steps_run": sum(best["steps_run"] for best, _ in runs),
+        "steps_per_second": float(np.mean([best["steps_per_second"] for best, _ in runs])),
+        "device": first["device"],
+    }
+    return ensemble_ckpt, history
 
 
 def average_states(states: list[dict]) -> dict:
