@@ -40,7 +40,7 @@ def main(smk):
     if configured["threshold"] != metrics["threshold"]:
         lines["configured"] = configured["threshold"]
     plots.score_histograms(o.histograms, {name: scores[name] for name in ("positive", "adversarial", "general")}, lines)
-    plots.training_curves(o.training, pd.read_csv(i.history), metrics["training"]["best_step"], sidecar["target_false_accepts_per_hour"])
+    plots.training_curves(o.training, pd.read_csv(i.history), metrics["training"].get("member_steps", metrics["training"]["best_step"]), sidecar["target_false_accepts_per_hour"])
     plots.stage_runtimes(o.runtimes, plots.runtime_table(p.benchmarks, smk.wildcards.model, set(p.phrase_rules)))
 
 

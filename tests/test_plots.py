@@ -55,7 +55,7 @@ def test_training_curves(tmp_path):
     # an ensemble's history: one line per member
     members = pd.concat([history.assign(member=0), history.assign(member=1, loss=history["loss"] * 1.1)], ignore_index=True)
     out = tmp_path / "training_curves_ensemble.png"
-    plots.training_curves(out, members, best_step=300, fp_target=0.2)
+    plots.training_curves(out, members, best_step=[200, 300], fp_target=0.2)
     assert_png(out)
 
 

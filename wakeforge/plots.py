@@ -90,7 +90,9 @@ def score_histograms(path: str | os.PathLike, scores: dict[str, np.ndarray], thr
     _save(fig, path)
 
 
-def training_curves(path: str | os.PathLike, history: pd.DataFrame, best_step: int | None = None, fp_target: float | None = None) -> None:
+def training_curves(
+    path: str | os.PathLike, history: pd.DataFrame, best_step: int | list[int] | None = None, fp_target: float | None = None
+) -> None:
     """Loss, validation recall / adversarial accuracy and validation false accepts per hour by step
     (one line per ensemble member)."""
     fig = Figure(figsize=(6.5, 7))
@@ -116,11 +118,16 @@ def training_curves(path: str | os.PathLike, history: pd.DataFrame, best_step: i
     axes[2].set_ylabel("false accepts / h")
     axes[2].set_xlabel("step")
     axes[2].legend(fontsize=8)
+    chosen = [] if best_step is None else sorted(set(best_step if isinstance(best_step, list) else [best_step]))
     for ax in axes:
         ax.grid(True, alpha=0.3)
-        if best_step is not None:
-            ax.axvline(best_step, color="tab:red", linestyle=":", linewidth=1)
-    axes[0].set_title("Training" + (f" (chosen checkpoint: step {best_step}, dotted)" if best_step is not None else ""))
+        for step in chosen:
+            ax.axvline(step, color="tab:red", linestyle=":", linewidth=1)
+    if chosen:  # an ensemble: each member's chosen step
+        steps = best_step if isinstance(best_step, list) else chosen
+        axes[0].set_title(f"Training (chosen checkpoint{'s' if len(steps) > 1 else ''}: step{'s' if len(steps) > 1 else ''} {', '.join(map(str, steps))}, dotted)")
+    else:
+        axes[0].set_title("Training")
     _save(fig, path)
 
 
