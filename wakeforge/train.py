@@ -136,6 +136,20 @@ def holdout_mask(source: np.ndarray, fraction: float, seed: int, name: str) -> n
     return buckets < int(round(fraction * 10_000))
 
 
+def validation_masks(data: TrainData, train_cfg: dict, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """The positive and adversarial rows held out for checkpoint selection (``train.val_fraction`` of source clips)."""
+    val_fraction = train_cfg.get("val_fraction", 0.1)
+    return (
+        holdout_mask(data.positive_source, val_fraction, seed, "positive"),
+        holdout_mask(data.adversarial_source, val_fraction, seed, "adversarial"),
+    )
+
+
+def to_device(a: np.ndarray, device: torch.device) -> torch.Tensor:
+    """A float32 tensor on ``device``."""
+    return torch.as_tensor(np.ascontiguousarray(a), dtype=torch.float32, device=device)
+
+
 def stream_windows(stream: torch.Tensor, n_frames: int = N_FRAMES) -> torch.Tensor:
     """Sliding windows (a view) over stream embeddings: window i ends at chunk i + n_frames - 1."""
     if stream.shape[0] < n_frames:
@@ -214,9 +228,7 @@ def train(
     device = pick_device(train_cfg.get("device", "auto"))
     log.info("training on %s", device)
 
-    val_fraction = train_cfg.get("val_fraction", 0.1)
-    pos_val = holdout_mask(data.positive_source, val_fraction, seed, "positive")
-    adv_val = holdout_mask(data.adversarial_source, val_fraction, seed, "adversarial")
+    pos_val, adv_val = validation_masks(data, train_cfg, seed)
     for name, arr, key in (
         ("positive", data.positive[~pos_val], "n_samples"),
         ("adversarial", data.adversarial[~adv_val], "n_samples"),
@@ -227,7 +239,7 @@ def train(
             raise WakeforgeError(f"no {name} training features: increase config key {key}")
 
     def on_device(a: np.ndarray) -> torch.Tensor:
-        return torch.as_tensor(np.ascontiguousarray(a), dtype=torch.float32, device=device)
+        return to_device(a, device)
 
     train_x = {
         "positive": on_device(data.positive[~pos_val]),
@@ -378,13 +390,7 @@ def train_ensemble(
     if n_members == 1:
         return first, history
     device = pick_device(train_cfg.get("device", "auto"))
-    val_fraction = train_cfg.get("val_fraction", 0.1)
-    validation = ValidationSets.build(
-        data,
-        holdout_mask(data.positive_source, val_fraction, seed, "positive"),
-        holdout_mask(data.adversarial_source, val_fraction, seed, "adversarial"),
-        lambda a: torch.as_tensor(np.ascontiguousarray(a), dtype=torch.float32, device=device),
-    )
+    validation = ValidationSets.build(data, *validation_masks(data, train_cfg, seed), lambda a: to_device(a, device))
     ensemble = build_model(model_cfg)
     for net, (best, _) in zip(ensemble.members, runs):
         net.load_state_dict(best["state_dict"])
