@@ -436,21 +436,6 @@ def _bin_centre_phase(frames: int, bins: int, n_fft: int, hop: int) -> np.ndarra
     return (turns * (2 * np.pi / n_fft)).astype(np.float32)
 
 
-def _interpolate_bins(a, i0: np.ndarray, w0: np.ndarray, w1: np.ndarray, be: _Backend):
-    """``a[..., i0] * w0 + a[..., i0 + 1] * w1`` along the last axis (one row's bin map)."""
-    return a[:, be.index(i0)] * be.asarray(w0) + a[:, be.index(i0 + 1)] * be.asarray(w1)
-
-
-def _bin_map(ratio: np.ndarray, bins: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Per row, where output bin k reads for a shift by ``ratio``: bin k / ratio as (lower bin, its
-    weight, the next bin's weight; zero weights beyond the top) and the nearest bin."""
-    src = np.arange(bins)[None, :] / ratio[:, None]
-    i0 = np.minimum(np.floor(src), bins - 2).astype(np.int64)
-    w1 = np.where(src <= bins - 1, src - i0, 0.0)
-    w0 = np.where(src <= bins - 1, 1 - w1, 0.0)
-    return i0, w0, w1, np.minimum(np.round(src), bins - 1).astype(np.int64)
-
-
 def _nearest_peaks(mag: np.ndarray) -> np.ndarray:
     """Per frame of ``mag`` (..., bins), the bin of the peak nearest each bin (a peak: at least its left
     neighbour and above its right one); in a frame without a peak each bin is its own."""
@@ -483,17 +468,21 @@ def pitch_shift(x, semitones: np.ndarray, be: _Backend, n_fft: int = PITCH_FFT, 
     dev -= 2 * np.pi * xp.round(dev * (1 / (2 * np.pi)))  # advance beyond the centre's (first frame: its phase, less that)
 
     ratio = 2.0 ** (np.asarray(semitones, dtype=np.float64) / 12.0)
-    i0, w0, w1, nearest = _bin_map(ratio, bins)  # (rows, bins); beyond the top: silence
+    src = k[None, :] / ratio[:, None]  # (rows, bins): where each output bin reads; beyond the top: silence
+    i0 = np.minimum(np.floor(src), bins - 2).astype(np.int64)
+    w1 = np.where(src <= bins - 1, src - i0, 0.0)
+    w0 = np.where(src <= bins - 1, 1 - w1, 0.0)
+    nearest = np.minimum(np.round(src), bins - 1).astype(np.int64)
     offset = ratio[:, None] * centre[nearest] - centre[None, :]  # ratio x the source bin's centre, beyond this bin's
     for r in range(rows):  # each row's bin map is the same in every frame
-        mag[r] = _interpolate_bins(mag[r], i0[r], w0[r], w1[r], be)
+        mag[r] = mag[r][:, be.index(i0[r])] * be.asarray(w0[r]) + mag[r][:, be.index(i0[r] + 1)] * be.asarray(w1[r])
         dev[r] = dev[r][:, be.index(nearest[r])] * float(ratio[r]) + be.asarray(offset[r])
     phase = be.cumsum_(dev) + be.asarray(_bin_centre_phase(frames, bins, n_fft, hop))
     # identity phase locking: each bin takes its nearest peak's phase, less pi per bin from it (the
     # phase slope of a Hann-windowed partial whose frame starts at 0), so that the bins of one partial
     # add up; phases run separately per bin cancel a partial where moved bins share one source bin
     near = _nearest_peaks(be.numpy(mag))
-    slope = (-np.pi * (np.arange(bins) - near)).astype(np.float32)
+    slope = (-np.pi * (k - near)).astype(np.float32)
     if be.torch:
         phase = phase.gather(-1, be.index(near)) + be.asarray(slope)
     else:

@@ -38,15 +38,20 @@ class HeldOutScores:
     positive_at_end: np.ndarray | None = None
 
 
-def clip_scores(scorer, features: np.ndarray, first_only: bool = False) -> np.ndarray:
-    """Each clip's highest score over its windows of :data:`MODEL_FRAMES` frames.
+def window_scores(scorer, features: np.ndarray) -> np.ndarray:
+    """``(clips, windows)``: the score of each window of :data:`MODEL_FRAMES` frames of each clip.
 
     Test clips hold the frames up to ``evaluation.latency_s`` after the phrase: the first window
-    ends at the phrase's end (as training positives do), later ones after it; a streaming
-    detector fires on whichever reaches the threshold first. ``first_only``: the first window alone.
+    ends at the phrase's end (as training positives do), later ones after it.
     """
-    n_windows = 1 if first_only else features.shape[1] - MODEL_FRAMES + 1
-    return np.max([scorer(features[:, j : j + MODEL_FRAMES]) for j in range(max(1, n_windows))], axis=0)
+    n_windows = max(1, features.shape[1] - MODEL_FRAMES + 1)
+    return np.stack([scorer(features[:, j : j + MODEL_FRAMES]) for j in range(n_windows)], axis=1)
+
+
+def clip_scores(scorer, features: np.ndarray, first_only: bool = False) -> np.ndarray:
+    """Each clip's highest :func:`window_scores`: a streaming detector fires on whichever window
+    reaches the threshold first. ``first_only``: the window at the phrase's end alone."""
+    return scorer(features[:, :MODEL_FRAMES]) if first_only else window_scores(scorer, features).max(axis=1)
 
 
 def score_sets(
@@ -59,11 +64,12 @@ def score_sets(
 ) -> HeldOutScores:
     """Score every held-out set once (streams: their report thirds only)."""
     streams = {"wakeforge": stream, **(extra_streams or {})}
+    positive_windows = window_scores(scorer, positive)  # scored once: best window and the phrase's end
     return HeldOutScores(
-        positive=clip_scores(scorer, positive),
+        positive=positive_windows.max(axis=1),
         adversarial=clip_scores(scorer, adversarial),
         general=clip_scores(scorer, general),
-        positive_at_end=clip_scores(scorer, positive, first_only=True),
+        positive_at_end=positive_windows[:, 0],
         streams={name: scorer(stream_windows(metrics.split_stream(s, MODEL_FRAMES - 1)[2])) for name, s in streams.items()},
     )
 

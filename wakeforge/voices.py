@@ -19,7 +19,7 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-from .audio import INT16_MAX, SAMPLE_RATE, to_float
+from .audio import SAMPLE_RATE, to_float, to_pcm
 from .errors import WakeforgeError
 
 log = logging.getLogger(__name__)
@@ -72,7 +72,7 @@ def change_voice(clip: np.ndarray, formant_ratio: float, pitch_median_hz: float,
     if not np.isfinite(peak) or peak == 0:
         return None
     y *= np.abs(x).max() / peak
-    return np.clip(np.round(y * INT16_MAX), -INT16_MAX, INT16_MAX).astype(np.int16)
+    return to_pcm(y)
 
 
 def change_voices(clips: Sequence[np.ndarray], rng: np.random.Generator, settings: VoiceChange) -> tuple[list[np.ndarray], np.ndarray]:
