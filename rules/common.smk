@@ -133,7 +133,7 @@ VOICE_FILES = [
 ]
 # TTS engines whose programs come from Debian's archive (rule fetch_tts_engine; the names of
 # wakeforge.tts.DEBIAN_ENGINES): their manifests
-DEBIAN_ENGINES = ("flite", "mbrola", "pico")
+DEBIAN_ENGINES = ("flite", "mbrola", "pico", "rhvoice")
 MUSIC_MANIFEST = "resources/music/music.json"
 
 

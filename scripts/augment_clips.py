@@ -37,6 +37,8 @@ def main(smk):
         source=source + shard * SHARD_STRIDE,
         texts=[texts[i] for i in source],
         snr_db=augmenter.background_snr_db,
+        # which effects each row got: the evaluation reports recall with and without each
+        **{f"effect_{name}": flags for name, flags in augmenter.applied.items()},
     )
 
 

@@ -9,7 +9,7 @@ from wakeforge import metrics
 from wakeforge.audio import load_clip_engines, save_npz, write_json
 from wakeforge.calibrate import det_curve
 from wakeforge.cli import run_script
-from wakeforge.evaluate import clip_scores, evaluate_calibrated, recall_by_engine, recall_by_snr, row_engines, score_sets
+from wakeforge.evaluate import clip_scores, evaluate_calibrated, recall_by_effect, recall_by_engine, recall_by_snr, row_engines, score_sets
 from wakeforge.export import OnnxScorer
 from wakeforge.model import load_checkpoint
 from wakeforge.texts import drop_phrase
@@ -33,6 +33,11 @@ def main(smk):
     positive_meta = np.load(i.positive_meta)
     if "snr_db" in positive_meta.files:  # recall per background SNR band
         result["recall_by_snr"] = recall_by_snr(scores.positive, positive_meta["snr_db"], result["threshold"])
+    by_effect = recall_by_effect(scores.positive, positive_meta, result["threshold"])
+    if by_effect:  # recall with and without each augmentation effect
+        result["recall_by_effect"] = by_effect
+        for name, r in by_effect.items():
+            log.info("recall with %s: %.3f (%d clips), without: %.3f", name, r["with"]["recall"], r["with"]["n_clips"], r["without"]["recall"])
     engines = row_engines(positive_meta["source"], [load_clip_engines(c) for c in i.positive_clips])
     if engines is not None:  # recall per voice source: Piper voices, eSpeak's held-out variants
         result["recall_by_engine"] = recall_by_engine(scores.positive, engines, result["threshold"])

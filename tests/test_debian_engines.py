@@ -1,4 +1,4 @@
-"""The TTS engines from Debian's archive (flite; mbrola: espeak-ng with MBROLA voices): skipped
+"""The TTS engines from Debian's archive (flite; mbrola: espeak-ng with MBROLA voices; pico; rhvoice): skipped
 with their reason when unavailable; real synthesis with the pinned packages (fetched once per
 machine into ~/.cache/wakeforge-tests; those tests are skipped, saying why, where Debian's archive
 cannot be reached)."""
@@ -175,3 +175,51 @@ def test_unavailable_pico_is_skipped_and_a_bad_library_explained(tmp_path):
         from wakeforge.pico import PicoLibrary
 
         PicoLibrary(tmp_path / "libttspico.so.0", tmp_path)
+
+
+@pytest.fixture(scope="module")
+def rhvoice_manifest() -> Path:
+    return fetched("rhvoice", tts.fetch_rhvoice)
+
+
+def test_rhvoice_voices_and_heldout_split(rhvoice_manifest):
+    assert debian.read_manifest(rhvoice_manifest)["voices"] == ["alan", "bdl", "clb", "evgeniy-eng", "lyubov", "slt"]
+    train, _ = tts.available_engines([{"name": "rhvoice", "manifest": str(rhvoice_manifest)}], heldout=False)
+    test, _ = tts.available_engines([{"name": "rhvoice", "manifest": str(rhvoice_manifest)}], heldout=True)
+    assert train[0].voices == ["alan", "bdl", "clb", "lyubov", "slt"] and test[0].voices == ["evgeniy-eng"]
+    with pytest.raises(WakeforgeError, match="rhvoice has no voice mary"):
+        tts.RhvoiceEngine(rhvoice_manifest, voices=["mary"])
+
+
+def test_rhvoice_synthesis_is_seeded_and_varies(rhvoice_manifest):
+    engines, skipped = tts.available_engines([{"name": "rhvoice", "manifest": str(rhvoice_manifest)}], heldout=False)
+    rh = engines[0]
+    assert not skipped
+    a = rh.synthesize("hey saga", rng(1))
+    assert a.dtype == np.int16 and 0.3 * SAMPLE_RATE < len(a) < 3 * SAMPLE_RATE and np.abs(a).max() > 3000
+    rh.synthesize("something else in between", rng(7))
+    assert np.array_equal(a, rh.synthesize("hey saga", rng(1)))
+    settings = [rh.settings(rng(s)) for s in range(40)]
+    assert {s["voice"] for s in settings} == set(rh.voices)
+    # the speed and pitch factors reach the voice: one voice, extremes of the ranges
+    slt = tts.RhvoiceEngine(rhvoice_manifest, voices=["slt"])
+    slow = slt.synthesize("hey saga how are you", rng(2), {"length_scale": (1.35, 1.35)})
+    fast = slt.synthesize("hey saga how are you", rng(2), {"length_scale": (0.75, 0.75)})
+    assert len(slow) == pytest.approx(1.8 * len(fast), rel=0.1)
+    high = slt.synthesize("hello there", rng(4), {"pitch": (80.0, 80.0)})
+    low = slt.synthesize("hello there", rng(4), {"pitch": (20.0, 20.0)})
+    assert dominant_pitch(high) > 1.3 * dominant_pitch(low)
+    clips, kept, n_skipped = tts.synthesize_texts(["<b>markup</b> & more", "hello there"], [rh], rng(3))
+    assert n_skipped == 0 and all(len(c) > 0.2 * SAMPLE_RATE for c in clips)
+
+
+def test_unavailable_rhvoice_is_skipped_and_a_bad_library_explained(tmp_path):
+    manifest = tmp_path / "rhvoice.json"
+    write_json(manifest, {"name": "rhvoice", "available": False, "reason": "Debian package rhvoice-english: HTTP 404"})
+    engines, skipped = tts.available_engines(["espeak", {"name": "rhvoice", "manifest": str(manifest)}])
+    assert [e.name for e in engines] == ["espeak"] and skipped == ["rhvoice: Debian package rhvoice-english: HTTP 404"]
+    (tmp_path / "libRHVoice.so.5").write_bytes(b"not a library")
+    from wakeforge.rhvoice import RHVoiceLibrary
+
+    with pytest.raises(WakeforgeError, match="cannot load .*libRHVoice.so.5"):
+        RHVoiceLibrary(tmp_path / "libRHVoice.so.5", tmp_path, tmp_path)

@@ -114,6 +114,19 @@ def test_recall_per_engine_follows_each_rows_source_clip():
     assert ev.row_engines(source, [shard_engines[0], None]) is None
 
 
+def test_recall_with_and_without_each_effect():
+    scores = np.array([0.9, 0.2, 0.8, 0.1, 0.7, 0.6])
+    meta = {
+        "source": np.arange(6),
+        "effect_rir": np.array([True, True, False, True, False, False]),
+        "effect_silent": np.zeros(6, dtype=bool),  # no row: left out
+        "effect_background": np.ones(6, dtype=bool),  # every row: left out
+    }
+    by_effect = ev.recall_by_effect(scores, meta, 0.5)
+    assert by_effect == {"rir": {"with": {"n_clips": 3, "recall": 1 / 3}, "without": {"n_clips": 3, "recall": 1.0}}}
+    assert ev.recall_by_effect(scores, {"source": np.arange(6)}, 0.5) == {}
+
+
 def test_recall_per_snr_band():
     snr = np.array([np.nan, np.nan, -4.0, -0.5, 3.0, 4.9, 12.0])
     scores = np.array([0.9, 0.8, 0.1, 0.6, 0.2, 0.7, 0.95])

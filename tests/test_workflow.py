@@ -114,11 +114,19 @@ def test_outputs_and_metrics(workflow: Path):
     # the test positives come from every engine (eSpeak, flite and mbrola with their held-out
     # voices), reported apart; the Debian engines only where their packages could be fetched
     by_engine = metrics["recall_by_engine"]
-    fetched = {e for e in ("flite", "mbrola", "pico") if json.loads((workflow / "resources" / e / f"{e}.json").read_text())["available"]}
+    fetched = {e for e in ("flite", "mbrola", "pico", "rhvoice") if json.loads((workflow / "resources" / e / f"{e}.json").read_text())["available"]}
     assert set(by_engine) == {"espeak", "piper:en_US-joe-medium"} | fetched
     assert sum(r["n_clips"] for r in by_engine.values()) == metrics["n_positive"]
     # and per background SNR band (augmentation records each row's SNR through to the features)
     assert sum(r["n_clips"] for r in metrics["recall_by_snr"].values()) == metrics["n_positive"]
+    # the augmentation's effects travel with the features: recall with and without each
+    meta = np.load(out / "features" / "positive_test.meta.npz")
+    effects = {k.removeprefix("effect_"): meta[k] for k in meta.files if k.startswith("effect_")}
+    assert {"rir", "background", "pitch", "bandstop"} <= set(effects)
+    mixed = {name for name, flags in effects.items() if 0 < flags.sum() < len(flags)}
+    assert "rir" in mixed and set(metrics["recall_by_effect"]) == mixed
+    for name, r in metrics["recall_by_effect"].items():
+        assert r["with"]["n_clips"] == effects[name].sum() and r["without"]["n_clips"] == (~effects[name]).sum(), name
     features = np.load(out / "features" / "positive_train.npy")
     assert features.shape == (40, 16, 96) and features.dtype == np.float32
     # test clips go on for evaluation.latency_s (0.32 s: 4 frames) after the phrase; a clip's score

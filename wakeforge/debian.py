@@ -12,8 +12,9 @@ extracts the data tarball, keeping symlinks inside the destination (shared libra
 soname links) and refusing any member that leaves it, a link that points out of it, or a device
 (:func:`wakeforge.archive.check_tar_member`, the checks of every archive we extract).
 
-Used by the ``flite``, ``mbrola`` and ``pico`` TTS engines (:class:`wakeforge.tts.FliteEngine`,
-:class:`wakeforge.tts.MbrolaEngine`, :class:`wakeforge.tts.PicoEngine`) and for music backgrounds
+Used by the ``flite``, ``mbrola``, ``pico`` and ``rhvoice`` TTS engines (:class:`wakeforge.tts.FliteEngine`,
+:class:`wakeforge.tts.MbrolaEngine`, :class:`wakeforge.tts.PicoEngine`,
+:class:`wakeforge.tts.RhvoiceEngine`) and for music backgrounds
 (:func:`wakeforge.assets.debian_music_dirs`). What cannot be fetched (no network, another
 architecture) is *skipped*, never fatal: :func:`fetch` returns a manifest with ``available:
 false`` and the reason, and the workflow says what it skipped.
@@ -74,6 +75,19 @@ def _pico_file(package: str, arch: str, size: int, sha256: str) -> DebFile:
     return DebFile(f"pool/non-free/s/svox/{package}_{_PICO_V}_{arch}.deb", size, sha256)
 
 
+_RHVOICE_V = "1.8.0+dfsg-3"
+
+
+def _rhvoice_file(package: str, arch: str, size: int, sha256: str) -> DebFile:
+    return DebFile(f"pool/non-free/r/rhvoice/{package}_{_RHVOICE_V}_{arch}.deb", size, sha256)
+
+
+# speed changes for espeak-ng and RHVoice
+_LIBSONIC = DebPackage("libsonic0", "0.2.0-12", {
+    "amd64": DebFile("pool/main/s/sonic/libsonic0_0.2.0-12_amd64.deb", 11_024, "9d60de6918ace0b10e3e4e95421befd08aaf03b5b2a3d71ceb799e0cf259916f"),
+    "arm64": DebFile("pool/main/s/sonic/libsonic0_0.2.0-12_arm64.deb", 10_360, "15987e29ab068f204178067df837a5b62025bc8927f308f6ae1bf27242473353"),
+})  # fmt: skip
+
 # flite 2.2 (CMU): the program and its voices kal, kal16, awb, rms, slt (libflite1 needs libasound2)
 PACKAGES: dict[str, tuple[DebPackage, ...]] = {
     "flite": (
@@ -105,10 +119,7 @@ PACKAGES: dict[str, tuple[DebPackage, ...]] = {
             "amd64": DebFile("pool/main/p/pcaudiolib/libpcaudio0_1.2-2_amd64.deb", 8_800, "5309759e4d129c7d9a601240cc6e62820ecfa86a1a98e207992ffa6a572dbcd2"),
             "arm64": DebFile("pool/main/p/pcaudiolib/libpcaudio0_1.2-2_arm64.deb", 8_584, "e729be424b80a6e335de5cad84515b735e9d4c83329a109e08246e6a572a3fd1"),
         }),
-        DebPackage("libsonic0", "0.2.0-12", {
-            "amd64": DebFile("pool/main/s/sonic/libsonic0_0.2.0-12_amd64.deb", 11_024, "9d60de6918ace0b10e3e4e95421befd08aaf03b5b2a3d71ceb799e0cf259916f"),
-            "arm64": DebFile("pool/main/s/sonic/libsonic0_0.2.0-12_arm64.deb", 10_360, "15987e29ab068f204178067df837a5b62025bc8927f308f6ae1bf27242473353"),
-        }),
+        _LIBSONIC,
         DebPackage("mbrola", "3.3+dfsg-9", {
             "amd64": DebFile("pool/contrib/m/mbrola/mbrola_3.3+dfsg-9_amd64.deb", 165_736, "d94ea5bbb8b201935e8a40d758f1a224030d13a1ba669cc75293823933554c7f"),
             "arm64": DebFile("pool/contrib/m/mbrola/mbrola_3.3+dfsg-9_arm64.deb", 162_516, "3ed607e24e4eead3efe5066862a207373e28f51f9d0eeb0f8ed9e6dab57315fc"),
@@ -136,6 +147,23 @@ PACKAGES: dict[str, tuple[DebPackage, ...]] = {
         DebPackage("libttspico-data", _PICO_V, {
             "all": _pico_file("libttspico-data", "all", 4_155_536, "25c9904cef2471302634c03deff3ca96b588e22ea94929dda72d940584a3b84a"),
         }),
+    ),
+    # RHVoice 1.8: its library and English voices (HTS voices trained on recordings of people:
+    # alan, bdl, clb, slt from CMU ARCTIC, evgeniy-eng and lyubov; non-free: trained networks
+    # without their training scripts). Driven through ctypes (wakeforge.rhvoice), no program.
+    "rhvoice": (
+        DebPackage("librhvoice-core7", _RHVOICE_V, {
+            "amd64": _rhvoice_file("librhvoice-core7", "amd64", 511_400, "7b321d21caf899c78e579593f105fd49995f4d0c948c0523b2b4baa3291375f5"),
+            "arm64": _rhvoice_file("librhvoice-core7", "arm64", 459_032, "724a3486164bcf7db7020b56f4571c76fc374fe20e65dae6eeb6f0d8d30edf67"),
+        }),
+        DebPackage("librhvoice5", _RHVOICE_V, {
+            "amd64": _rhvoice_file("librhvoice5", "amd64", 91_844, "7a12f124a48941ec0e94aeaa60da44a27c164a31d5a6bb884875e533a6d15128"),
+            "arm64": _rhvoice_file("librhvoice5", "arm64", 86_124, "a7260d863dd8816bb113f2333daa65ac8a37a34abc91a7cf415a06e78a979a90"),
+        }),
+        DebPackage("rhvoice-english", _RHVOICE_V, {
+            "all": _rhvoice_file("rhvoice-english", "all", 34_095_160, "7ea5227bcfc54b814086f53225ff47052b444d4554e8c4e752c9e6b29edf89a5"),
+        }),
+        _LIBSONIC,
     ),
     # music for backgrounds (about 6 hours of ogg; the paths are in wakeforge.assets.DEBIAN_MUSIC)
     "music": (

@@ -16,7 +16,7 @@ configured ``evaluation.threshold`` (under ``at_configured_threshold``).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Mapping, Sequence
 
 import numpy as np
 
@@ -111,6 +111,18 @@ def recall_by_snr(positive_scores: np.ndarray, snr_db: np.ndarray, threshold: fl
             mask[~quiet] = lows == lo
             bands[f"{lo:g}..{lo + width:g}"] = mask
     return _recall_by_group(positive_scores, bands, threshold)
+
+
+def recall_by_effect(positive_scores: np.ndarray, meta: Mapping[str, np.ndarray], threshold: float) -> dict:
+    """Recall on the positives with and without each augmentation effect that the row metadata
+    records (``effect_<name>`` boolean arrays, written by the augmentation): which effects cost the
+    most recall. An effect that every row or no row got is left out."""
+    result = {}
+    for key in sorted(k for k in meta if k.startswith("effect_")):
+        applied = np.asarray(meta[key], dtype=bool)
+        if applied.any() and not applied.all():
+            result[key.removeprefix("effect_")] = _recall_by_group(positive_scores, {"with": applied, "without": ~applied}, threshold)
+    return result
 
 
 def metrics_at(scores: HeldOutScores, threshold: float, targets: dict, refractory_s: float = 1.0) -> dict:

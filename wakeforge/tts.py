@@ -7,8 +7,10 @@ Engines
     :class:`FliteEngine` runs CMU flite from Debian's archive (:mod:`wakeforge.debian`): voices of
     recorded speakers (slt, awb, kal16; rms is held out). :class:`MbrolaEngine` runs espeak-ng
     with MBROLA diphone voices from Debian's archive (us1, us2, en1; us3 is held out).
-    :class:`PicoEngine` runs SVOX Pico's library from Debian's archive (en-US, en-GB). These three
-    are skipped, with the reason, when they cannot be fetched or run.
+    :class:`PicoEngine` runs SVOX Pico's library from Debian's archive (en-US, en-GB).
+    :class:`RhvoiceEngine` runs RHVoice's library from Debian's archive: HTS voices of six people
+    (alan, bdl, clb, lyubov, slt; evgeniy-eng is held out). These four are skipped, with the
+    reason, when they cannot be fetched or run.
 
 Determinism
     A Piper VITS graph draws Gaussian noise with two ``RandomNormalLike`` nodes (phoneme-duration
@@ -59,7 +61,7 @@ DEFAULT_PROSODY: dict[str, tuple[float, float]] = {
     "noise_w_scale": (0.5, 1.1),
     "pitch": (20.0, 80.0),
 }
-ENGINE_NAMES = ("piper", "espeak", "flite", "mbrola", "pico")
+ENGINE_NAMES = ("piper", "espeak", "flite", "mbrola", "pico", "rhvoice")
 # every HELDOUT_EVERY-th eSpeak variant (by name) or multi-speaker Piper speaker is kept for the
 # test sets: voices training never hears
 HELDOUT_EVERY = 4
@@ -824,11 +826,84 @@ class PicoEngine(TTSEngine):
         return to_16k_pcm(self.library.synthesize(marked, s["voice"]), pico.SAMPLE_RATE)
 
 
+# --------------------------------------------------------------------------------------------
+# RHVoice, from Debian's archive, through ctypes
+# --------------------------------------------------------------------------------------------
+
+
+def _rhvoice_library(dest: Path, manifest: Mapping[str, Any]):
+    """The RHVoice library of a manifest in ``dest``, the libraries it needs preloaded."""
+    from . import rhvoice
+
+    path = {k: dest / manifest[k] for k in ("library", "core", "sonic", "data", "config")}
+    return rhvoice.RHVoiceLibrary(path["library"], path["data"], path["config"], preload=[path["core"], path["sonic"]])
+
+
+def fetch_rhvoice(dest: str | Path, mirrors: Sequence[str] = debian.DEFAULT_MIRRORS, **download_options: Any) -> dict[str, Any]:
+    """Fetch the RHVoice library and its English voices (Debian packages) into ``dest`` and check
+    that each voice speaks: the manifest (``available``, ``library``, ``core``, ``sonic``, ``data``,
+    ``config``, ``voices`` or ``reason``)."""
+    from . import rhvoice
+
+    dest = Path(dest)
+    manifest = debian.fetch("rhvoice", dest, mirrors, **download_options)
+    if not manifest["available"]:
+        return manifest
+    root = dest / manifest["root"]
+    libraries = {k: _in_lib_dir(root, f) for k, f in (("library", "libRHVoice.so.5"), ("core", "libRHVoice_core.so.7"), ("sonic", "libsonic.so.0"))}
+    missing = [f for f, path in libraries.items() if path is None]
+    if missing:
+        return _unavailable(manifest, f"the unpacked packages hold no RHVoice {' or '.join(missing)} library")
+    data, config = rhvoice.data_folders(root)
+    voices = sorted(p.name for p in (data / "voices").iterdir()) if (data / "voices").is_dir() else []
+    manifest = {**manifest, **{k: _relative(dest, v) for k, v in libraries.items()}, "data": _relative(dest, data), "config": _relative(dest, config)}
+    try:
+        speaker = _rhvoice_library(dest, manifest)
+        silent = [v for v in voices if len(speaker.synthesize("test", v)[0]) < 1000]
+    except WakeforgeError as exc:
+        return _unavailable(manifest, str(exc))
+    if not voices or silent:
+        return _unavailable(manifest, f"RHVoice voice {silent[0]} gave no audio" if silent else "the unpacked packages hold no RHVoice voice")
+    return {**manifest, "voices": voices}
+
+
+class RhvoiceEngine(TTSEngine):
+    """RHVoice (:mod:`wakeforge.rhvoice`): HTS voices trained on recordings of people, smoother than
+    eSpeak and flite: alan (Scottish male), bdl (US male), clb and slt (US female; CMU ARCTIC's
+    speakers), evgeniy-eng and lyubov (Russian-accented male and female). Each clip draws a voice, a
+    speed (1 / ``length_scale`` times the voice's) and a pitch (``2 ** ((pitch - 50) / 93)`` times
+    the voice's, 0.8-1.25 over the default range). No randomness inside. Every 4th voice in the
+    order given (default: alphabetical, so evgeniy-eng) is held out for the test sets.
+
+    Raises :class:`EngineUnavailable` when the manifest (of :func:`fetch_rhvoice`) says it could
+    not be fetched or run.
+    """
+
+    name = "rhvoice"
+
+    def __init__(self, manifest_path: str | Path, voices: Sequence[str] | None = None, heldout: bool | None = None):
+        manifest = _debian_engine_manifest("rhvoice", manifest_path, voices)
+        self.voices = heldout_split(list(manifest["voices"] if voices is None else voices), heldout)
+        if not self.voices:
+            raise WakeforgeError("config key 'tts.engines': rhvoice has no voices left for this split")
+        self.library = _rhvoice_library(Path(manifest_path).parent, manifest)
+
+    def settings(self, rng: np.random.Generator, prosody: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """The voice, speed and pitch of one clip."""
+        p = draw_prosody(rng, prosody)
+        return {"voice": self.voices[int(rng.integers(len(self.voices)))], "speed": 1.0 / p["length_scale"], "pitch": pitch_factor(p["pitch"])}
+
+    def synthesize(self, text: str, rng: np.random.Generator, prosody: Mapping[str, Any] | None = None) -> np.ndarray:
+        s = self.settings(rng, prosody)
+        return to_16k_pcm(*self.library.synthesize(text, s["voice"], s["speed"], s["pitch"]))
+
+
 # the engines whose programs come from Debian's archive: (fetch function, engine, its options)
 DEBIAN_ENGINES = {
     "flite": (fetch_flite, FliteEngine, ("voices",)),
     "mbrola": (fetch_mbrola, MbrolaEngine, ("voices", "base_wpm")),
     "pico": (fetch_pico, PicoEngine, ("voices",)),
+    "rhvoice": (fetch_rhvoice, RhvoiceEngine, ("voices",)),
 }
 
 
@@ -866,12 +941,12 @@ def available_engines(
 
     ``requested`` holds names (``"piper"``, ``"espeak"``) or mappings ``{"name": ..., "weight": ...,
     **options}`` (Piper: ``model``, ``config``, ``speakers``, ``threads``, ``device``; eSpeak:
-    ``voices``, ``variants``, ``base_wpm``; flite and pico: ``manifest``, ``voices``; mbrola:
+    ``voices``, ``variants``, ``base_wpm``; flite, pico and rhvoice: ``manifest``, ``voices``; mbrola:
     ``manifest``, ``voices``, ``base_wpm``). ``threads`` and
     ``device`` (see :class:`PiperEngine`)
     are the Piper defaults; ``heldout`` picks eSpeak's variants (:func:`split_variants`: False for
     training sets, True for test sets). Each built engine gets a ``weight`` attribute. A broken voice
-    is an error; an engine this machine cannot run (flite, mbrola or pico without its packages) is left out and its
+    is an error; an engine this machine cannot run (a Debian engine without its packages) is left out and its
     reason listed in ``skipped_with_reason``.
     """
     if isinstance(requested, (str, Mapping)):
