@@ -165,16 +165,30 @@ def test_pico_synthesis_is_seeded_and_varies(pico_manifest):
         tts.PicoEngine(pico_manifest, voices=["de-DE"])
 
 
-def test_unavailable_pico_is_skipped_and_a_bad_library_explained(tmp_path):
-    manifest = tmp_path / "pico.json"
-    write_json(manifest, {"name": "pico", "available": False, "reason": "Debian package libttspico0: HTTP 404"})
-    engines, skipped = tts.available_engines(["espeak", {"name": "pico", "manifest": str(manifest)}])
-    assert [e.name for e in engines] == ["espeak"] and skipped == ["pico: Debian package libttspico0: HTTP 404"]
-    (tmp_path / "libttspico.so.0").write_bytes(b"not a library")
-    with pytest.raises(WakeforgeError, match="cannot load .*libttspico.so.0"):
-        from wakeforge.pico import PicoLibrary
+def _pico_library(path):
+    from wakeforge.pico import PicoLibrary
 
-        PicoLibrary(tmp_path / "libttspico.so.0", tmp_path)
+    return PicoLibrary(path, path.parent)
+
+
+def _rhvoice_library(path):
+    from wakeforge.rhvoice import RHVoiceLibrary
+
+    return RHVoiceLibrary(path, path.parent, path.parent)
+
+
+@pytest.mark.parametrize(
+    "name, package, library, load",
+    [("pico", "libttspico0", "libttspico.so.0", _pico_library), ("rhvoice", "rhvoice-english", "libRHVoice.so.5", _rhvoice_library)],
+)
+def test_unavailable_library_engine_is_skipped_and_a_bad_library_explained(tmp_path, name, package, library, load):
+    manifest = tmp_path / f"{name}.json"
+    write_json(manifest, {"name": name, "available": False, "reason": f"Debian package {package}: HTTP 404"})
+    engines, skipped = tts.available_engines(["espeak", {"name": name, "manifest": str(manifest)}])
+    assert [e.name for e in engines] == ["espeak"] and skipped == [f"{name}: Debian package {package}: HTTP 404"]
+    (tmp_path / library).write_bytes(b"not a library")
+    with pytest.raises(WakeforgeError, match=f"cannot load .*{library}"):
+        load(tmp_path / library)
 
 
 @pytest.fixture(scope="module")
@@ -211,15 +225,3 @@ def test_rhvoice_synthesis_is_seeded_and_varies(rhvoice_manifest):
     assert dominant_pitch(high) > 1.3 * dominant_pitch(low)
     clips, kept, n_skipped = tts.synthesize_texts(["<b>markup</b> & more", "hello there"], [rh], rng(3))
     assert n_skipped == 0 and all(len(c) > 0.2 * SAMPLE_RATE for c in clips)
-
-
-def test_unavailable_rhvoice_is_skipped_and_a_bad_library_explained(tmp_path):
-    manifest = tmp_path / "rhvoice.json"
-    write_json(manifest, {"name": "rhvoice", "available": False, "reason": "Debian package rhvoice-english: HTTP 404"})
-    engines, skipped = tts.available_engines(["espeak", {"name": "rhvoice", "manifest": str(manifest)}])
-    assert [e.name for e in engines] == ["espeak"] and skipped == ["rhvoice: Debian package rhvoice-english: HTTP 404"]
-    (tmp_path / "libRHVoice.so.5").write_bytes(b"not a library")
-    from wakeforge.rhvoice import RHVoiceLibrary
-
-    with pytest.raises(WakeforgeError, match="cannot load .*libRHVoice.so.5"):
-        RHVoiceLibrary(tmp_path / "libRHVoice.so.5", tmp_path, tmp_path)
