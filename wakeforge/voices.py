@@ -14,6 +14,7 @@ Only training sets are changed: test sets keep the engines' own (held-out) voice
 from __future__ import annotations
 
 import logging
+import warnings
 from dataclasses import dataclass
 from typing import Mapping, Sequence
 
@@ -63,7 +64,10 @@ def change_voice(clip: np.ndarray, formant_ratio: float, pitch_median_hz: float,
         return None
     run(f"random_initializeWithSeedUnsafelyButPredictably({int(seed)})")
     try:
-        changed = call(parselmouth.Sound(x, SAMPLE_RATE), "Change gender", PITCH_FLOOR_HZ, PITCH_CEILING_HZ, formant_ratio, pitch_median_hz, pitch_range, 1.0)
+        with warnings.catch_warnings():
+            # "no voiced segments": the formants still move; one warning per such clip is noise
+            warnings.simplefilter("ignore", parselmouth.PraatWarning)
+            changed = call(parselmouth.Sound(x, SAMPLE_RATE), "Change gender", PITCH_FLOOR_HZ, PITCH_CEILING_HZ, formant_ratio, pitch_median_hz, pitch_range, 1.0)
     except parselmouth.PraatError:
         return None
     y = changed.values[0]
