@@ -28,7 +28,7 @@ def test_shipped_config_is_valid_and_complete():
 def test_schema_defaults_fill_a_minimal_config():
     cfg = {"target_phrase": "hey eris"}
     validate(cfg, SCHEMA)
-    assert cfg["train"]["steps"] == 20000 and cfg["model"]["layer_dim"] == 128
+    assert cfg["train"]["steps"] == 20000 and cfg["model"]["layer_dim"] == 256
     assert cfg["evaluation"]["targets"] == {"accuracy": 0.7, "recall": 0.5, "false_accepts_per_hour": 0.2}
 
 
