@@ -1,5 +1,5 @@
 """Fetch a TTS engine's programs (pinned Debian packages, unpacked under resources/<engine>/root)
-and write its manifest: flite, mbrola (espeak-ng with MBROLA voices) pico (SVOX Pico) or rhvoice (RHVoice).
+and write its manifest: flite, mbrola (espeak-ng with MBROLA voices), pico (SVOX Pico) or rhvoice (RHVoice).
 
 When it cannot be fetched or run here, the manifest says why and the TTS jobs skip the engine
 (with a warning naming the reason); delete the manifest to try again.

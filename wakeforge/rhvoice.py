@@ -10,9 +10,10 @@ text and settings give the same samples.
 The C API (``RHVoice.h``): ``RHVoice_new_tts_engine`` with the folders and two callbacks (the
 sample rate, then blocks of samples), ``RHVoice_new_message`` with the text and its
 ``RHVoice_synth_params`` (``relative_rate`` and ``relative_pitch`` multiply the voice's own),
-``RHVoice_speak``. These lines stand here rather than a wrapper package: the one on the package index
-(``rhvoice-wrapper-bin`` 0.5.0, a source package) clones RHVoice from GitHub and compiles it with
-scons when installed, which a machine without internet cannot do. Not thread-safe: one synthesis at a time per instance.
+``RHVoice_speak``. These lines stand here rather than a wrapper package: the one on the
+package index (``rhvoice-wrapper-bin`` 0.5.0, a source package) clones RHVoice from GitHub and
+compiles it with scons when installed, which a machine without internet cannot do. Not
+thread-safe: one synthesis at a time per instance.
 """
 
 from __future__ import annotations
@@ -24,8 +25,6 @@ from pathlib import Path
 import numpy as np
 
 from .errors import WakeforgeError
-
-VOICES = ("alan", "bdl", "clb", "evgeniy-eng", "lyubov", "slt")
 
 _SampleRate = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_int, ctypes.c_void_p)
 _Samples = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(ctypes.c_short), ctypes.c_uint, ctypes.c_void_p)
