@@ -67,6 +67,8 @@ rule build_stream:
         background="resources/background/manifest.tsv",
     output:
         audio=temp("resources/stream/{stream}_audio.npy"),
+        # start, end and text of each sentence: what was said where a model fires
+        sentences="resources/stream/{stream}_sentences.tsv",
     log:
         "logs/build_stream/{stream}.log",
     benchmark:

@@ -12,6 +12,7 @@ rule calibrate_threshold:
         adversarial="results/{model}/features/adversarial_train.npy",
         adversarial_meta="results/{model}/features/adversarial_train.meta.npz",
         stream="resources/features/stream_validation.npy",
+        sentences="resources/stream/validation_sentences.tsv",
         fp_validation=when(
             "validation_features", rules.download_validation_features.output.features
         ),
@@ -60,6 +61,7 @@ rule evaluate_model:
         general="resources/features/general_test.npy",
         general_meta="resources/features/general_test.meta.npz",
         stream="resources/features/stream_validation.npy",
+        sentences="resources/stream/validation_sentences.tsv",
         fp_validation=when(
             "validation_features", rules.download_validation_features.output.features
         ),
@@ -75,6 +77,12 @@ rule evaluate_model:
         ),
         scores="results/{model}/test_scores.npz",
         det="results/{model}/test_det.csv",
+        false_accepts=report(
+            "results/{model}/false_accepts.tsv",
+            caption="../report/false_accepts.rst",
+            category="Model quality",
+            labels={"model": "{model}", "result": "false accepts"},
+        ),
     log:
         "logs/evaluate_model/{model}.log",
     benchmark:

@@ -4,12 +4,23 @@ import logging
 from typing import TYPE_CHECKING
 
 import numpy as np
+import pandas as pd
 
 from wakeforge import metrics
 from wakeforge.audio import load_clip_engines, save_npz, write_json
 from wakeforge.calibrate import det_curve
 from wakeforge.cli import run_script
-from wakeforge.evaluate import clip_scores, evaluate_calibrated, recall_by_effect, recall_by_engine, recall_by_snr, row_engines, score_sets
+from wakeforge.evaluate import (
+    clip_scores,
+    evaluate_calibrated,
+    false_accept_table,
+    recall_by_effect,
+    recall_by_engine,
+    recall_by_snr,
+    report_first_frame,
+    row_engines,
+    score_sets,
+)
 from wakeforge.export import OnnxScorer
 from wakeforge.model import load_checkpoint
 from wakeforge.texts import drop_phrase
@@ -26,7 +37,8 @@ def main(smk):
         log.warning("dropped %d general negative clips that contain the phrase", n_dropped)
     extra = {"openwakeword": np.load(i.fp_validation[0])} if i.fp_validation else None
     scorer = OnnxScorer(i.onnx, threads=smk.threads)
-    scores = score_sets(scorer, np.load(i.positive), np.load(i.adversarial), general, np.load(i.stream), extra)
+    stream = np.load(i.stream)
+    scores = score_sets(scorer, np.load(i.positive), np.load(i.adversarial), general, stream, extra)
     with open(i.sidecar) as fh:
         calibration = json.load(fh)
     result = evaluate_calibrated(scores, calibration, p.threshold, p.targets, p.refractory_s)
@@ -52,6 +64,12 @@ def main(smk):
     result = {"phrase": p.phrase, "model": str(i.onnx), **result, "training": {"best_step": ckpt["step"], **({"member_steps": ckpt["member_steps"]} if "member_steps" in ckpt else {}), "validation": ckpt["val_metrics"], "steps_per_second": ckpt["steps_per_second"], "device": ckpt["device"]}}
     save_npz(smk.output.scores, positive=scores.positive, adversarial=scores.adversarial, general=scores.general)
     det_curve(scores.positive, list(scores.streams.values()), p.refractory_s).to_frame().to_csv(smk.output.det, index=False)
+    heard = false_accept_table(
+        scores.streams["wakeforge"], result["threshold"], p.refractory_s, report_first_frame(len(stream)), pd.read_csv(i.sentences, sep="\t", keep_default_na=False)
+    )
+    heard.to_csv(smk.output.false_accepts, sep="\t", index=False, float_format="%.4f")
+    for row in heard.sort_values("score", ascending=False).head(10).itertuples():
+        log.info("false accept at %.1f s (score %.3f) hearing: %s", row.time_s, row.score, row.said or "background alone")
     write_json(smk.output.metrics, result)
     missed = [k for k, ok in result["meets_targets"].items() if not ok]
     log.log(

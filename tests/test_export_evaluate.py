@@ -127,6 +127,24 @@ def test_recall_with_and_without_each_effect():
     assert ev.recall_by_effect(scores, {"source": np.arange(6)}, 0.5) == {}
 
 
+def test_false_accepts_name_what_the_stream_said():
+    import pandas as pd
+
+    sentences = pd.DataFrame({"start_s": [10.0, 12.0, 40.0], "end_s": [11.5, 14.0, 42.0], "text": ["gig so", "peace also", "far away"]})
+    scores = np.zeros(1000)
+    first = 50  # the first window starts at stream frame 50: window i ends after frame 65 + i
+    scores[[100, 101]] = [0.6, 0.9]  # ends at (50 + 101 + 16) * 0.08 = 13.36 s: hears 11.4-13.4 s
+    scores[300] = 0.8  # 29.28 s: nothing said (background alone)
+    scores[400] = 0.3  # under the threshold
+    table = ev.false_accept_table(scores, 0.5, 1.0, first, sentences)
+    assert table["time_s"].tolist() == [13.36, 29.28]
+    assert table["score"].tolist() == [0.9, 0.8]
+    assert table["said"].tolist() == ["gig so | peace also", ""]
+    assert ev.HEARD_SECONDS == pytest.approx(1.99)
+    # the report third's windows start 15 frames before its first frame (the decisions made in it)
+    assert ev.report_first_frame(3000) == 2000 - 15
+
+
 def test_recall_per_snr_band():
     snr = np.array([np.nan, np.nan, -4.0, -0.5, 3.0, 4.9, 12.0])
     scores = np.array([0.9, 0.8, 0.1, 0.6, 0.2, 0.7, 0.95])

@@ -11,6 +11,11 @@ def test_activations_merge_within_refractory():
     scores[[300, 600]] = 0.9  # two more
     assert metrics.count_activations(scores, 0.5, 1.0) == 3
     assert metrics.count_activations(scores, 0.95, 1.0) == 0
+    # the frame of each activation's highest score, one per activation counted
+    scores[101] = 0.97
+    assert metrics.activation_peaks(scores, 0.5, 1.0).tolist() == [101, 300, 600]
+    assert metrics.activation_peaks(scores, 0.95, 1.0).tolist() == [101]
+    assert metrics.activation_peaks(scores, 0.99, 1.0).tolist() == []
 
 
 def test_false_accepts_per_hour_uses_stream_length():

@@ -17,6 +17,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -64,6 +65,7 @@ SHARED_OUTPUTS = [
     "resources/features/general_test.npy",
     "resources/features/stream_train.npy",
     "resources/features/stream_validation.npy",
+    "resources/stream/validation_sentences.tsv",
 ]
 
 pytestmark = pytest.mark.slow
@@ -127,6 +129,13 @@ def test_outputs_and_metrics(workflow: Path):
     assert "rir" in mixed and set(metrics["recall_by_effect"]) == mixed
     for name, r in metrics["recall_by_effect"].items():
         assert r["with"]["n_clips"] == effects[name].sum() and r["without"]["n_clips"] == (~effects[name]).sum(), name
+    # each false accept on the report third, with what the stream said there
+    false_accepts = pd.read_csv(out / "false_accepts.tsv", sep="\t", keep_default_na=False)
+    assert len(false_accepts) == metrics["streams"]["wakeforge"]["false_accepts"]
+    sentences = pd.read_csv(workflow / "resources/stream/validation_sentences.tsv", sep="\t", keep_default_na=False)
+    texts = set((workflow / "resources/text/stream_validation.txt").read_text().splitlines())
+    assert len(sentences) > 10 and set(sentences["text"]) <= texts
+    assert (sentences["start_s"] < sentences["end_s"]).all() and sentences["end_s"].max() <= metrics["stream_hours"] * 3 * 3600 + 1
     features = np.load(out / "features" / "positive_train.npy")
     assert features.shape == (40, 16, 96) and features.dtype == np.float32
     # test clips go on for evaluation.latency_s (0.32 s: 4 frames) after the phrase; a clip's score

@@ -19,11 +19,17 @@ from dataclasses import dataclass
 from typing import Mapping, Sequence
 
 import numpy as np
+import pandas as pd
 
 from . import metrics
+from .audio import SAMPLE_RATE
 from .augment import SHARD_STRIDE
 from .export import OnnxScorer
-from .features import MODEL_FRAMES, stream_windows
+from .features import CHUNK_SAMPLES, MODEL_FRAMES, WINDOW_FRAMES, stream_windows
+
+# The audio one model window hears: 16 embeddings 80 ms apart, the first of 76 mel frames (79 hops
+# of 10 ms with the melspectrogram's context), about 2 s.
+HEARD_SECONDS = ((MODEL_FRAMES - 1) * CHUNK_SAMPLES + (WINDOW_FRAMES + 3) * 160) / SAMPLE_RATE
 
 
 @dataclass
@@ -123,6 +129,31 @@ def recall_by_effect(positive_scores: np.ndarray, meta: Mapping[str, np.ndarray]
         if applied.any() and not applied.all():
             result[key.removeprefix("effect_")] = _recall_by_group(positive_scores, {"with": applied, "without": ~applied}, threshold)
     return result
+
+
+def report_first_frame(n_frames: int) -> int:
+    """The stream frame where the report third's first window starts (:func:`score_sets`)."""
+    return max(0, 2 * n_frames // 3 - (MODEL_FRAMES - 1))
+
+
+def false_accept_table(
+    frame_scores: np.ndarray, threshold: float, refractory_s: float, first_frame: int, sentences: pd.DataFrame
+) -> pd.DataFrame:
+    """One row per false accept in a stream's window scores: where it is (``time_s``: seconds into
+    the stream at the end of its highest-scoring window), its ``score``, and what was said in the
+    ``HEARD_SECONDS`` that window heard (``said``: the sentences' texts, ``|``-separated; empty:
+    background alone).
+
+    Window ``i`` of ``frame_scores`` is the one after stream frame ``first_frame + i + 15``;
+    ``sentences`` has ``start_s``, ``end_s`` and ``text`` per sentence of the stream
+    (:func:`wakeforge.stream.build_stream`).
+    """
+    peaks = metrics.activation_peaks(frame_scores, threshold, refractory_s)
+    end_s = (first_frame + peaks + MODEL_FRAMES) * metrics.FRAME_SECONDS
+    starts, ends = sentences["start_s"].to_numpy(), sentences["end_s"].to_numpy()
+    texts = sentences["text"].astype(str).to_numpy()
+    said = [" | ".join(texts[(starts < t) & (ends > t - HEARD_SECONDS)]) for t in end_s]
+    return pd.DataFrame({"time_s": np.round(end_s, 2), "score": np.asarray(frame_scores)[peaks], "said": said})
 
 
 def metrics_at(scores: HeldOutScores, threshold: float, targets: dict, refractory_s: float = 1.0) -> dict:

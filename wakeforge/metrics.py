@@ -38,13 +38,24 @@ def stream_hours(frames) -> float:
     return len(frames) * FRAME_SECONDS / 3600
 
 
+def _gap_frames(refractory_s: float) -> int:
+    return max(1, int(round(refractory_s / FRAME_SECONDS)))
+
+
 def count_activations(frame_scores: np.ndarray, threshold: float, refractory_s: float = 1.0) -> int:
     """Number of separate activations in a stream of frame scores."""
     above = np.flatnonzero(np.asarray(frame_scores) >= threshold)
     if len(above) == 0:
         return 0
-    gap_frames = max(1, int(round(refractory_s / FRAME_SECONDS)))
-    return int(1 + np.count_nonzero(np.diff(above) > gap_frames))
+    return int(1 + np.count_nonzero(np.diff(above) > _gap_frames(refractory_s)))
+
+
+def activation_peaks(frame_scores: np.ndarray, threshold: float, refractory_s: float = 1.0) -> np.ndarray:
+    """The frame of the highest score of each activation that :func:`count_activations` counts."""
+    scores = np.asarray(frame_scores)
+    above = np.flatnonzero(scores >= threshold)
+    runs = np.split(above, np.flatnonzero(np.diff(above) > _gap_frames(refractory_s)) + 1) if len(above) else []
+    return np.array([run[np.argmax(scores[run])] for run in runs], dtype=np.int64)
 
 
 def false_accepts_per_hour(frame_scores: np.ndarray, threshold: float, refractory_s: float = 1.0) -> float:

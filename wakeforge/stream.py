@@ -25,15 +25,20 @@ SPEED_FACTOR = (0.88, 1.12)
 SNR_DB = (0.0, 20.0)
 
 
-def _speech_block(clips: Sequence[np.ndarray], n: int, next_clip: int, rng: np.random.Generator) -> tuple[np.ndarray, int]:
-    """Sentences one after another with random pauses, filling ``n`` samples."""
+def _speech_block(
+    clips: Sequence[np.ndarray], n: int, next_clip: int, rng: np.random.Generator, placed: list | None = None
+) -> tuple[np.ndarray, int]:
+    """Sentences one after another with random pauses, filling ``n`` samples; ``placed`` (when
+    given) gets ``(clip index, start, end)`` of each sentence in the block."""
     block = np.zeros(n, dtype=np.float32)
     pos = int(rng.uniform(*GAP_SECONDS) * SAMPLE_RATE)
     while pos < n:
         clip = to_float(clips[next_clip % len(clips)])
-        next_clip += 1
         take = min(len(clip), n - pos)
         block[pos : pos + take] = clip[:take]
+        if placed is not None:
+            placed.append((next_clip % len(clips), pos, pos + take))
+        next_clip += 1
         pos += take + int(rng.uniform(*GAP_SECONDS) * SAMPLE_RATE)
     return block, next_clip
 
@@ -52,6 +57,7 @@ def build_stream(
     hours: float,
     rng: np.random.Generator,
     parts: int = 1,
+    sentences: list | None = None,
 ) -> np.ndarray:
     """Assemble ``hours`` of negative audio from 30 s blocks (int16, 16 kHz).
 
@@ -60,8 +66,11 @@ def build_stream(
     for it. ``parts`` splits the clips into that many disjoint groups and builds an equal share
     of the hours from each, one after another: with ``parts=3`` the three thirds of the stream
     (:func:`wakeforge.metrics.split_stream`: selection, calibration, report) never share a sentence.
+    ``sentences`` (when given) gets ``(start, end, clip index)`` in samples of the stream for every
+    sentence placed, the index into ``clips``: what was said when a model fires.
     """
-    clips = [c for c in clips if len(c)]
+    kept = [i for i, c in enumerate(clips) if len(c)]
+    clips = [clips[i] for i in kept]
     if len(clips) < parts:
         raise WakeforgeError(
             f"the stream needs speech clips for each of its {parts} parts, got {len(clips)}: check tts settings and validation.speech_hours"
@@ -69,7 +78,13 @@ def build_stream(
     total_n = int(round(hours * 3600 * SAMPLE_RATE))
     groups = np.array_split(np.arange(len(clips)), parts)
     shares = np.diff(np.linspace(0, total_n, parts + 1).round().astype(int))
-    pieces = [_build(clips[g[0] : g[-1] + 1], rirs, backgrounds, int(n), rng) for g, n in zip(groups, shares)]
+    pieces, offset = [], 0
+    for g, n in zip(groups, shares):
+        placed = [] if sentences is not None else None
+        pieces.append(_build(clips[g[0] : g[-1] + 1], rirs, backgrounds, int(n), rng, placed))
+        if placed is not None:
+            sentences.extend((offset + a, offset + b, kept[g[0] + i]) for i, a, b in placed)
+        offset += int(n)
     return pieces[0] if parts == 1 else np.concatenate(pieces)  # one part: no copy of hours of audio
 
 
@@ -79,8 +94,10 @@ def _build(
     backgrounds: Sequence[np.ndarray],
     total_n: int,
     rng: np.random.Generator,
+    placed: list | None = None,
 ) -> np.ndarray:
-    """``total_n`` samples of stream from 30 s blocks."""
+    """``total_n`` samples of stream from 30 s blocks; ``placed`` (when given) gets ``(clip index,
+    start, end)`` of each sentence in these samples (after the block's speed change)."""
     block_n = int(BLOCK_SECONDS * SAMPLE_RATE)
     n_blocks = max(1, int(np.ceil(total_n / block_n)))
     out = np.zeros(n_blocks * block_n, dtype=np.int16)
@@ -89,9 +106,13 @@ def _build(
         if backgrounds and rng.random() < BACKGROUND_ONLY_FRACTION:
             block = _background_block(backgrounds, block_n, rng)
         else:
-            block, next_clip = _speech_block(clips, block_n, next_clip, rng)
-            speed = rng.uniform(*SPEED_FACTOR)
-            block = resample(block, int(round(SAMPLE_RATE * speed)), SAMPLE_RATE)[:block_n]
+            in_block = [] if placed is not None else None
+            block, next_clip = _speech_block(clips, block_n, next_clip, rng, in_block)
+            rate = int(round(SAMPLE_RATE * rng.uniform(*SPEED_FACTOR)))
+            block = resample(block, rate, SAMPLE_RATE)[:block_n]
+            if placed is not None:  # read at ``rate`` and played at 16 kHz: times scale by 16000 / rate
+                start, scale, end = b * block_n, SAMPLE_RATE / rate, min(block_n, total_n - b * block_n)
+                placed.extend((i, start + int(a * scale), start + min(end, int(e * scale))) for i, a, e in in_block if a * scale < end)
             block = np.pad(block, (0, block_n - len(block)))
             if rirs and rng.random() < 0.5:
                 block = apply_rir(block, to_float(rirs[int(rng.integers(len(rirs)))]))
