@@ -199,6 +199,22 @@ def test_hard_negative_mining_averaging_and_early_stopping():
         assert max(keys[-2:]) <= max(keys[:-2])
 
 
+def test_moving_average_of_the_weights_is_what_is_kept():
+    """train.ema_decay d: after two steps the kept weights are d * (weights after step 1) + (1 - d) *
+    (weights after step 2); the first update copies (torch's AveragedModel)."""
+    cfg = {**TRAIN_CFG, "max_negative_weight": 1.0, "average_checkpoints": 1}  # step 1 the same in both runs
+    one, _ = tr.train(toy_data(), MODEL_CFG, {**cfg, "steps": 1, "eval_every": 1}, 0.5, 1.0, seed=2)
+    two, _ = tr.train(toy_data(), MODEL_CFG, {**cfg, "steps": 2, "eval_every": 2}, 0.5, 1.0, seed=2)
+    ema, history = tr.train(toy_data(), MODEL_CFG, {**cfg, "steps": 2, "eval_every": 2, "ema_decay": 0.9}, 0.5, 1.0, seed=2)
+    assert [row["step"] for row in history] == [2]
+    moved = False
+    for k, w1 in one["state_dict"].items():
+        w2 = two["state_dict"][k]
+        torch.testing.assert_close(ema["state_dict"][k], 0.9 * w1 + 0.1 * w2)
+        moved |= not torch.allclose(w1, w2)
+    assert moved  # the two steps differ, so the average is not just either of them
+
+
 def test_average_states_is_the_elementwise_mean():
     a = {"w": torch.tensor([1.0, 3.0]), "n": torch.tensor(5)}
     b = {"w": torch.tensor([3.0, 5.0]), "n": torch.tensor(7)}

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 from torch import nn
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 from . import metrics
 from .errors import WakeforgeError
@@ -298,11 +299,17 @@ def train(
             idx = torch.cat([idx, hard[c][torch.randint(len(hard[c]), (k,), device=device, generator=generator)]])
         return pool_c[idx]
 
+    # train.ema_decay: validate, keep and average an exponential moving average of the weights
+    # (torch's AveragedModel) instead of the weights of the last step alone
+    ema_decay = float(train_cfg.get("ema_decay", 0.0))
+    ema = AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(ema_decay)) if ema_decay > 0 else None
+    kept = ema.module if ema is not None else model
+
     def validation_row(step: int) -> dict:
-        return validation.row(model, step, threshold, fp_target, refractory_s)
+        return validation.row(kept, step, threshold, fp_target, refractory_s)
 
     def snapshot() -> dict:
-        return {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
+        return {k: v.detach().cpu().clone() for k, v in kept.state_dict().items()}
 
     patience = int(train_cfg.get("patience", 0))
     n_average = max(1, int(train_cfg.get("average_checkpoints", 1)))
@@ -328,6 +335,8 @@ def train(
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
+        if ema is not None:
+            ema.update_parameters(model)
         running_loss += loss.detach()
 
         if step % eval_every == 0 or step == steps:
@@ -351,7 +360,7 @@ def train(
     best = {"state_dict": best_state, "model_config": dict(model_cfg), "step": best_step, "val_metrics": best_row, "averaged_steps": [best_step]}
     if len(candidates) > 1:
         # Average the weights of the best few checkpoints; keep the average only if validation agrees.
-        model.load_state_dict(average_states([c[2] for c in candidates]))
+        kept.load_state_dict(average_states([c[2] for c in candidates]))
         row = validation_row(best_step)
         if select_key(row, fp_target) >= best_key:
             best.update(state_dict=snapshot(), val_metrics=row, averaged_steps=sorted(c[1] for c in candidates))
