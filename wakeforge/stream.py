@@ -78,29 +78,31 @@ def build_stream(
     total_n = int(round(hours * 3600 * SAMPLE_RATE))
     groups = np.array_split(np.arange(len(clips)), parts)
     shares = np.diff(np.linspace(0, total_n, parts + 1).round().astype(int))
-    pieces, offset = [], 0
+    audio = np.empty(total_n, dtype=np.int16)  # each part written in place: hours of audio held once
+    offset = 0
     for g, n in zip(groups, shares):
         placed = [] if sentences is not None else None
-        pieces.append(_build(clips[g[0] : g[-1] + 1], rirs, backgrounds, int(n), rng, placed))
+        _build(clips[g[0] : g[-1] + 1], rirs, backgrounds, audio[offset : offset + n], rng, placed)
         if placed is not None:
             sentences.extend((offset + a, offset + b, kept[g[0] + i]) for i, a, b in placed)
         offset += int(n)
-    return pieces[0] if parts == 1 else np.concatenate(pieces)  # one part: no copy of hours of audio
+    return audio
 
 
 def _build(
     clips: Sequence[np.ndarray],
     rirs: Sequence[np.ndarray],
     backgrounds: Sequence[np.ndarray],
-    total_n: int,
+    out: np.ndarray,
     rng: np.random.Generator,
     placed: list | None = None,
-) -> np.ndarray:
-    """``total_n`` samples of stream from 30 s blocks; ``placed`` (when given) gets ``(clip index,
-    start, end)`` of each sentence in these samples (after the block's speed change)."""
+) -> None:
+    """Fill ``out`` (int16) with stream from 30 s blocks, the last one cut short; ``placed`` (when
+    given) gets ``(clip index, start, end)`` of each sentence in these samples (after the block's
+    speed change)."""
+    total_n = len(out)
     block_n = int(BLOCK_SECONDS * SAMPLE_RATE)
     n_blocks = max(1, int(np.ceil(total_n / block_n)))
-    out = np.zeros(n_blocks * block_n, dtype=np.int16)
     next_clip = 0
     for b in range(n_blocks):
         if backgrounds and rng.random() < BACKGROUND_ONLY_FRACTION:
@@ -124,5 +126,4 @@ def _build(
             block = mix_at_snr(block, noise, rng.uniform(*SNR_DB))
         peak = float(np.max(np.abs(block))) + 1e-9
         block = block * (10 ** (rng.uniform(-20, -3) / 20) / peak)
-        out[b * block_n : (b + 1) * block_n] = to_pcm(block)
-    return out[:total_n]
+        out[b * block_n : (b + 1) * block_n] = to_pcm(block)[: total_n - b * block_n]
