@@ -133,7 +133,7 @@ def recall_by_effect(positive_scores: np.ndarray, meta: Mapping[str, np.ndarray]
 
 def report_first_frame(n_frames: int) -> int:
     """The stream frame where the report third's first window starts (:func:`score_sets`)."""
-    return max(0, 2 * n_frames // 3 - (MODEL_FRAMES - 1))
+    return metrics.third_start(n_frames, 2, MODEL_FRAMES - 1)
 
 
 def false_accept_table(

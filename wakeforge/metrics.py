@@ -30,7 +30,12 @@ def split_stream(stream: np.ndarray, context: int = 0) -> tuple[np.ndarray, np.n
     1.2 s less (which made one false accept 0.20001 per hour, over a 0.2 target).
     """
     a, b = len(stream) // 3, 2 * len(stream) // 3
-    return stream[:a], stream[max(0, a - context) : b], stream[max(0, b - context) :]
+    return stream[:a], stream[third_start(len(stream), 1, context) : b], stream[third_start(len(stream), 2, context) :]
+
+
+def third_start(n_frames: int, third: int, context: int = 0) -> int:
+    """The frame where :func:`split_stream`'s ``third`` (0, 1, 2) starts, ``context`` frames included."""
+    return max(0, third * n_frames // 3 - context) if third else 0
 
 
 def stream_hours(frames) -> float:
