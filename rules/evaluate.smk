@@ -12,7 +12,6 @@ rule calibrate_threshold:
         adversarial="results/{model}/features/adversarial_train.npy",
         adversarial_meta="results/{model}/features/adversarial_train.meta.npz",
         stream="resources/features/stream_validation.npy",
-        sentences="resources/stream/validation_sentences.tsv",
         fp_validation=when(
             "validation_features", rules.download_validation_features.output.features
         ),
