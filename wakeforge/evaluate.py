@@ -25,11 +25,10 @@ from . import metrics
 from .audio import SAMPLE_RATE
 from .augment import SHARD_STRIDE
 from .export import OnnxScorer
-from .features import CHUNK_SAMPLES, MODEL_FRAMES, WINDOW_FRAMES, stream_windows
+from .features import CHUNK_SAMPLES, EMBEDDING_SAMPLES, MODEL_FRAMES, stream_windows
 
-# The audio one model window hears: 16 embeddings 80 ms apart, the first of 76 mel frames (79 hops
-# of 10 ms with the melspectrogram's context), about 2 s.
-HEARD_SECONDS = ((MODEL_FRAMES - 1) * CHUNK_SAMPLES + (WINDOW_FRAMES + 3) * 160) / SAMPLE_RATE
+# The audio one model window hears: 16 embeddings 80 ms apart, the first hearing 0.79 s, about 2 s.
+HEARD_SECONDS = ((MODEL_FRAMES - 1) * CHUNK_SAMPLES + EMBEDDING_SAMPLES) / SAMPLE_RATE
 
 
 @dataclass

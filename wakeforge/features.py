@@ -58,7 +58,8 @@ _HOP = 160
 _STREAM_CONTEXT = 3 * _HOP  # the client reads the last CHUNK_SAMPLES + 480 samples of its buffer
 _STREAM_WINDOW = CHUNK_SAMPLES + _STREAM_CONTEXT  # 1760 samples -> 8 mel frames
 _FIRST_CHUNK_FRAMES = CHUNK_SAMPLES // _HOP - 3  # 5: the very first chunk has no context
-_MIN_SAMPLES = (WINDOW_FRAMES + 3) * _HOP  # 12640 samples -> exactly one embedding
+#: the audio one embedding hears: 12640 samples (0.79 s) give exactly one
+EMBEDDING_SAMPLES = (WINDOW_FRAMES + 3) * _HOP
 
 #: work sizes bounding memory: audio samples per melspectrogram call, chunks per streaming block
 _MEL_BATCH_SAMPLES = 1 << 21
@@ -464,10 +465,10 @@ class FeatureExtractor:
     def _embed(self, clips_pcm: np.ndarray, batch_size: int, progress: bool, last: int | None) -> np.ndarray:
         clips = _check_pcm(clips_pcm, ndim=2, what="clips_pcm")
         n, samples = clips.shape
-        if samples < _MIN_SAMPLES:
+        if samples < EMBEDDING_SAMPLES:
             raise WakeforgeError(
-                f"clips of {samples} samples are too short for an embedding: need at least {_MIN_SAMPLES} "
-                f"samples ({_MIN_SAMPLES / 16000:.2f} s at 16 kHz)"
+                f"clips of {samples} samples are too short for an embedding: need at least {EMBEDDING_SAMPLES} "
+                f"samples ({EMBEDDING_SAMPLES / 16000:.2f} s at 16 kHz)"
             )
         n_windows = ((samples - 512) // _HOP + 1 - WINDOW_FRAMES) // WINDOW_STEP + 1
         if last is not None:
