@@ -32,15 +32,6 @@ TALK_FILES_PER_SOURCE = 15
 TALK_SECONDS = 90
 
 
-def _debian_root(manifest_path: str, what: str, log: logging.Logger):
-    """Where fetch_debian_audio unpacked a collection, or / (installed copies) when it could not."""
-    fetched = debian.read_manifest(manifest_path)
-    if fetched["available"]:
-        return debian.resolve(manifest_path, fetched["root"])
-    log.warning("Debian %s was not fetched (%s); looking for installed copies", what, fetched["reason"])
-    return "/"
-
-
 def main(smk):
     log = logging.getLogger("build_background")
     dest = Path(smk.output.manifest).parent
@@ -52,7 +43,7 @@ def main(smk):
         log.info("imported %d background files from background_dirs (%d unreadable, skipped)", len(user), skipped)
         paths += user
     for music_manifest in smk.input.music:
-        music_dirs = debian_music_dirs(_debian_root(music_manifest, "music", log))
+        music_dirs = debian_music_dirs(debian.data_root(music_manifest))
         if music_dirs:
             music, skipped = import_user_background(
                 [str(d) for d in music_dirs], dest / "music", MUSIC_FILES, kind="music", max_seconds=MUSIC_SECONDS_PER_TRACK
@@ -60,7 +51,7 @@ def main(smk):
             log.info("imported %d music files from Debian packages (%d skipped)", len(music), skipped)
             paths += music
     for speech_manifest in smk.input.speech:
-        sources = debian_speech_files(_debian_root(speech_manifest, "speech", log))
+        sources = debian_speech_files(debian.data_root(speech_manifest))
         talk, _ = talk_background(sources, dest / "talk", rng_for(p.seed, "talk"), TALK_FILES_PER_SOURCE, TALK_SECONDS)
         log.info("wrote %d talk files from recorded speech (%s)", len(talk), ", ".join(f"{k}: {len(v)} recordings" for k, v in sources.items()))
         paths += talk

@@ -6,9 +6,11 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import logging
 import os
 import stat
 import tarfile
+from pathlib import Path
 
 import pytest
 from fixture_server import FixtureServer
@@ -153,3 +155,15 @@ def test_read_manifest_rejects_other_files(tmp_path):
         debian.read_manifest(tmp_path / "m.json")
     with pytest.raises(WakeforgeError, match="cannot read the package manifest"):
         debian.read_manifest(tmp_path / "absent.json")
+
+
+def test_data_root_falls_back_to_installed_copies(tmp_path, caplog):
+    fetched = tmp_path / "speech/speech.json"
+    fetched.parent.mkdir()
+    write_json(fetched, {"name": "speech", "available": True, "root": "root"})
+    assert debian.data_root(fetched) == tmp_path / "speech/root"
+    failed = tmp_path / "music.json"
+    write_json(failed, {"name": "music", "available": False, "reason": "connection refused"})
+    with caplog.at_level(logging.WARNING, logger="wakeforge.debian"):
+        assert debian.data_root(failed) == Path("/")
+    assert "Debian music was not fetched (connection refused)" in caplog.text

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 import os
 import platform
 import shutil
@@ -38,6 +39,8 @@ from typing import Any, Mapping, Sequence
 from .archive import check_tar_member
 from .download import Checksum, download
 from .errors import WakeforgeError
+
+log = logging.getLogger(__name__)
 
 DEFAULT_MIRRORS = ("https://deb.debian.org/debian",)
 _AR_MAGIC = b"!<arch>\n"
@@ -312,6 +315,16 @@ def read_manifest(path: str | os.PathLike) -> dict[str, Any]:
 def resolve(manifest_path: str | os.PathLike, relative: str) -> Path:
     """A path stored in a manifest (relative to the manifest's folder) as a usable path."""
     return Path(manifest_path).parent / relative
+
+
+def data_root(manifest_path: str | os.PathLike) -> Path:
+    """Where the packages of a data manifest (music, speech) were unpacked or, when they could not
+    be fetched, ``/`` (copies installed on this machine), saying so with the reason."""
+    manifest = read_manifest(manifest_path)
+    if manifest["available"]:
+        return resolve(manifest_path, manifest["root"])
+    log.warning("Debian %s was not fetched (%s); looking for installed copies", manifest.get("name", manifest_path), manifest["reason"])
+    return Path("/")
 
 
 def lib_dirs(root: str | os.PathLike) -> list[Path]:
