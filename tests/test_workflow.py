@@ -225,6 +225,10 @@ def test_config_change_makes_only_its_stage_stale(workflow: Path):
     assert dry_run_with(workflow, "evaluation: {calibrate: false}\n") == AFTER_EXPORT
     assert dry_run_with(workflow, "train: {steps: 301}\n") == {"train_model", "export_onnx", "export_tflite"} | AFTER_EXPORT
     assert dry_run_with(workflow, "augmentation: {snr_db: [0.0, 10.0]}\n") >= {"augment_model_clips", "augment_general_clips", "train_model"}
+    # recorded speech: one more Debian fetch (music stays off in the tiny config), new backgrounds
+    talk = dry_run_with(workflow, "assets: {use_debian_speech: true}\n")
+    assert {"fetch_debian_audio", "build_background", "augment_model_clips", "train_model"} <= talk
+    assert "synthesize_model_clips" not in talk and "fetch_tts_engine" not in talk
 
 
 def test_script_change_makes_only_its_stage_stale(workflow: Path):
