@@ -65,6 +65,12 @@ def _flite_file(package: str, arch: str, size: int, sha256: str) -> DebFile:
     return DebFile(f"pool/main/f/flite/{package}_2.2-5_{arch}.deb", size, sha256)
 
 
+def _data_package(name: str, version: str, pool_dir: str, size: int, sha256: str) -> DebPackage:
+    """A package of data for every architecture, at ``pool/<pool_dir>/<name>_<version>_all.deb``
+    (the version without its epoch, as Debian names the file)."""
+    return DebPackage(name, version, {"all": DebFile(f"pool/{pool_dir}/{name}_{version.split(':')[-1]}_all.deb", size, sha256)})
+
+
 _ESPEAK_V = "1.51+dfsg-10+deb12u2"
 
 
@@ -128,18 +134,10 @@ PACKAGES: dict[str, tuple[DebPackage, ...]] = {
             "amd64": DebFile("pool/contrib/m/mbrola/mbrola_3.3+dfsg-9_amd64.deb", 165_736, "d94ea5bbb8b201935e8a40d758f1a224030d13a1ba669cc75293823933554c7f"),
             "arm64": DebFile("pool/contrib/m/mbrola/mbrola_3.3+dfsg-9_arm64.deb", 162_516, "3ed607e24e4eead3efe5066862a207373e28f51f9d0eeb0f8ed9e6dab57315fc"),
         }),
-        DebPackage("mbrola-us1", "0.3+repack2-5", {"all": DebFile(
-            "pool/non-free/m/mbrola-us1/mbrola-us1_0.3+repack2-5_all.deb", 6_042_520,
-            "b3284caecfc47023bca46550c5f7cde2f4e8cb4ac3b60840ff8784914c7c85fd")}),
-        DebPackage("mbrola-us2", "0.1+repack2-5", {"all": DebFile(
-            "pool/non-free/m/mbrola-us2/mbrola-us2_0.1+repack2-5_all.deb", 5_900_796,
-            "ea95d89157e420b119f078853ddf27383b4cb4c607581c64b0f9079d5ee3f5dc")}),
-        DebPackage("mbrola-us3", "0.1+repack2-4", {"all": DebFile(
-            "pool/non-free/m/mbrola-us3/mbrola-us3_0.1+repack2-4_all.deb", 5_476_324,
-            "f8a4e75acc914a58fb7c85ffc3bbea48f0dc2c13704fadd054101020e973c1c2")}),
-        DebPackage("mbrola-en1", "19980910+repack2-5", {"all": DebFile(
-            "pool/non-free/m/mbrola-en1/mbrola-en1_19980910+repack2-5_all.deb", 5_126_048,
-            "1a94a61d15f1e6748563d2f15d12614b71df7c7e25370f433320e011fd1f5f63")}),
+        _data_package("mbrola-us1", "0.3+repack2-5", "non-free/m/mbrola-us1", 6_042_520, "b3284caecfc47023bca46550c5f7cde2f4e8cb4ac3b60840ff8784914c7c85fd"),
+        _data_package("mbrola-us2", "0.1+repack2-5", "non-free/m/mbrola-us2", 5_900_796, "ea95d89157e420b119f078853ddf27383b4cb4c607581c64b0f9079d5ee3f5dc"),
+        _data_package("mbrola-us3", "0.1+repack2-4", "non-free/m/mbrola-us3", 5_476_324, "f8a4e75acc914a58fb7c85ffc3bbea48f0dc2c13704fadd054101020e973c1c2"),
+        _data_package("mbrola-en1", "19980910+repack2-5", "non-free/m/mbrola-en1", 5_126_048, "1a94a61d15f1e6748563d2f15d12614b71df7c7e25370f433320e011fd1f5f63"),
     ),
     # SVOX Pico: the library and its two English voices (en-US, en-GB; both female; non-free:
     # no source for the voice data). Driven through ctypes (wakeforge.pico), no program.
@@ -171,30 +169,16 @@ PACKAGES: dict[str, tuple[DebPackage, ...]] = {
     ),
     # music for backgrounds (about 6 hours of ogg; the paths are in wakeforge.assets.DEBIAN_MUSIC)
     "music": (
-        DebPackage("wesnoth-1.16-music", "1:1.16.9-1", {"all": DebFile(
-            "pool/main/w/wesnoth-1.16/wesnoth-1.16-music_1.16.9-1_all.deb", 153_244_368,
-            "f9bc3cde92b4ab30db5d7b85f89b4bcc3d788dd92602956d0347250850bf59bb")}),
-        DebPackage("planetblupi-music-ogg", "1.14.2-3", {"all": DebFile(
-            "pool/main/p/planetblupi/planetblupi-music-ogg_1.14.2-3_all.deb", 60_112_692,
-            "7d89a6d00b43cdb601e35256ab1a62814d203b5922cfed6a0e73e98486e82fa6")}),
-        DebPackage("singularity-music", "007-2", {"all": DebFile(
-            "pool/main/s/singularity-music/singularity-music_007-2_all.deb", 51_636_048,
-            "139ba1e408eeb0a72f1fff3760ca46558b9f81bed97dc8c0efa108c4007f4845")}),
+        _data_package("wesnoth-1.16-music", "1:1.16.9-1", "main/w/wesnoth-1.16", 153_244_368, "f9bc3cde92b4ab30db5d7b85f89b4bcc3d788dd92602956d0347250850bf59bb"),
+        _data_package("planetblupi-music-ogg", "1.14.2-3", "main/p/planetblupi", 60_112_692, "7d89a6d00b43cdb601e35256ab1a62814d203b5922cfed6a0e73e98486e82fa6"),
+        _data_package("singularity-music", "007-2", "main/s/singularity-music", 51_636_048, "139ba1e408eeb0a72f1fff3760ca46558b9f81bed97dc8c0efa108c4007f4845"),
     ),
     # recorded human speech for background talk (about 4.6 hours; wakeforge.assets.DEBIAN_SPEECH)
     "speech": (
-        DebPackage("asterisk-core-sounds-en-wav", "1.6.1-1", {"all": DebFile(
-            "pool/main/a/asterisk-core-sounds/asterisk-core-sounds-en-wav_1.6.1-1_all.deb", 18_272_864,
-            "2be3ea287d83299d143815fa804f11179a75b7affd4a758b98b55f5afc18a35d")}),
-        DebPackage("fillets-ng-data-cs", "1.0.1-1.1", {"all": DebFile(
-            "pool/main/f/fillets-ng-data/fillets-ng-data-cs_1.0.1-1.1_all.deb", 39_042_172,
-            "3ecef99b9456f1c80c9625c6f2418642b52d58e7167a46bad7a412db17991b14")}),
-        DebPackage("fillets-ng-data-nl", "1.0.1-1.1", {"all": DebFile(
-            "pool/main/f/fillets-ng-data/fillets-ng-data-nl_1.0.1-1.1_all.deb", 32_593_580,
-            "afb4443fda9ab507dee578b75be857d121718a1cd6017a474f30e0eb13dc9d10")}),
-        DebPackage("klettres-data", "4:22.12.3-1", {"all": DebFile(
-            "pool/main/k/klettres/klettres-data_22.12.3-1_all.deb", 39_529_084,
-            "1186d257a19e84230856baea0b0b1ded8be9195080fcdb2588970b5cd937f5a8")}),
+        _data_package("asterisk-core-sounds-en-wav", "1.6.1-1", "main/a/asterisk-core-sounds", 18_272_864, "2be3ea287d83299d143815fa804f11179a75b7affd4a758b98b55f5afc18a35d"),
+        _data_package("fillets-ng-data-cs", "1.0.1-1.1", "main/f/fillets-ng-data", 39_042_172, "3ecef99b9456f1c80c9625c6f2418642b52d58e7167a46bad7a412db17991b14"),
+        _data_package("fillets-ng-data-nl", "1.0.1-1.1", "main/f/fillets-ng-data", 32_593_580, "afb4443fda9ab507dee578b75be857d121718a1cd6017a474f30e0eb13dc9d10"),
+        _data_package("klettres-data", "4:22.12.3-1", "main/k/klettres", 39_529_084, "1186d257a19e84230856baea0b0b1ded8be9195080fcdb2588970b5cd937f5a8"),
     ),
 }  # fmt: skip
 
