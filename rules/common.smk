@@ -7,7 +7,10 @@ from snakemake.utils import validate
 
 from wakeforge import catalog
 from wakeforge.phrases import model_name
+from wakeforge.settings import coerce_config_file
 
+# Values inside a nested --config override arrive as strings ('train={"steps": 100}' gives '100').
+coerce_config_file(config, os.path.join(workflow.basedir, "config", "schema.yaml"))
 validate(config, schema="../config/schema.yaml")
 
 for folder in config["background_dirs"]:

@@ -224,6 +224,9 @@ def test_config_change_makes_only_its_stage_stale(workflow: Path):
     assert dry_run_with(workflow, "evaluation: {targets: {recall: 0.6}}\n") == AFTER_EXPORT
     assert dry_run_with(workflow, "evaluation: {calibrate: false}\n") == AFTER_EXPORT
     assert dry_run_with(workflow, "train: {steps: 301}\n") == {"train_model", "export_onnx", "export_tflite"} | AFTER_EXPORT
+    # the same change as a nested --config override, whose values Snakemake passes as strings
+    nested = planned_rules(snakemake(workflow, "-n", "--config", 'train={"steps": 301}'))
+    assert nested == {"train_model", "export_onnx", "export_tflite"} | AFTER_EXPORT
     assert dry_run_with(workflow, "augmentation: {snr_db: [0.0, 10.0]}\n") >= {"augment_model_clips", "augment_general_clips", "train_model"}
     # recorded speech: one more Debian fetch (music stays off in the tiny config), new backgrounds
     talk = dry_run_with(workflow, "assets: {use_debian_speech: true}\n")
