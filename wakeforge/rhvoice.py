@@ -67,11 +67,13 @@ class RHVoiceLibrary:
     unpacked packages), loaded first and globally."""
 
     def __init__(self, library: str | os.PathLike, data_path: str | os.PathLike, config_path: str | os.PathLike, preload=()):
-        try:
-            self._preloaded = [ctypes.CDLL(str(p), mode=ctypes.RTLD_GLOBAL) for p in preload]
-            self.lib = ctypes.CDLL(str(library))
-        except OSError as exc:
-            raise WakeforgeError(f"cannot load {library}: {exc}") from None
+        self._preloaded = []
+        for path in [*preload, library]:  # each may need only those before it
+            try:
+                self._preloaded.append(ctypes.CDLL(str(path), mode=ctypes.RTLD_GLOBAL))
+            except OSError as exc:
+                raise WakeforgeError(f"cannot load {path}: {exc}") from None
+        self.lib = self._preloaded.pop()
         self.lib.RHVoice_new_tts_engine.restype = ctypes.c_void_p
         self.lib.RHVoice_new_tts_engine.argtypes = [ctypes.POINTER(_InitParams)]
         self.lib.RHVoice_new_message.restype = ctypes.c_void_p

@@ -836,7 +836,8 @@ def _rhvoice_library(dest: Path, manifest: Mapping[str, Any]):
     from . import rhvoice
 
     path = {k: dest / manifest[k] for k in ("library", "core", "sonic", "data", "config")}
-    return rhvoice.RHVoiceLibrary(path["library"], path["data"], path["config"], preload=[path["core"], path["sonic"]])
+    # in the order they need each other: the core links libsonic
+    return rhvoice.RHVoiceLibrary(path["library"], path["data"], path["config"], preload=[path["sonic"], path["core"]])
 
 
 def fetch_rhvoice(dest: str | Path, mirrors: Sequence[str] = debian.DEFAULT_MIRRORS, **download_options: Any) -> dict[str, Any]:
