@@ -64,7 +64,8 @@ class _SynthParams(ctypes.Structure):
 class RHVoiceLibrary:
     """The RHVoice library with its data folders. ``preload``: shared libraries it needs that the
     dynamic linker would not find (``libRHVoice_core.so.7`` and ``libsonic.so.0`` from the same
-    unpacked packages), loaded first and globally."""
+    unpacked packages), loaded first, globally and in the order given: a library that links
+    another must come after it (the core links libsonic)."""
 
     def __init__(self, library: str | os.PathLike, data_path: str | os.PathLike, config_path: str | os.PathLike, preload=()):
         self._preloaded = []
