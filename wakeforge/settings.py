@@ -50,26 +50,19 @@ def _typed(value: str, allowed) -> tuple[bool, object]:
 def coerce_strings(config: MutableMapping, schema: dict) -> list[str]:
     """Replace, in place, strings where ``schema`` wants another scalar type by their YAML value
     (``'100'`` -> 100, ``'true'`` -> True, ``'0.5'`` -> 0.5). Returns the dotted keys changed."""
-    validator = Draft202012Validator(schema)
     changed: list[str] = []
-    for _ in range(8):  # a fix inside a oneOf alternative can expose the next one
-        fixed = False
-        for error in _type_errors(validator.iter_errors(config)):
-            if not isinstance(error.instance, str):
-                continue
-            ok, value = _typed(error.instance, error.validator_value)
-            path = list(error.absolute_path)
-            if not ok or not path:
-                continue
-            parent = config
-            for part in path[:-1]:
-                parent = parent[part]
-            if parent[path[-1]] is error.instance:
-                parent[path[-1]] = value
-                changed.append(".".join(map(str, path)))
-                fixed = True
-        if not fixed:
-            break
+    for error in list(_type_errors(Draft202012Validator(schema).iter_errors(config))):  # before any change
+        path = list(error.absolute_path)
+        if not path or not isinstance(error.instance, str):
+            continue
+        parent = config
+        for part in path[:-1]:
+            parent = parent[part]
+        ok, value = _typed(error.instance, error.validator_value)
+        # two oneOf alternatives may report the same value: the first fix wins
+        if ok and parent[path[-1]] is error.instance:
+            parent[path[-1]] = value
+            changed.append(".".join(map(str, path)))
     return changed
 
 
