@@ -654,7 +654,7 @@ def debian_music_dirs(root: str | os.PathLike = "/") -> list[Path]:
     """Existing music directories of Debian's music packages (wesnoth, planetblupi, singularity)
     under ``root``: the system, or where :func:`wakeforge.debian.fetch` unpacked them.
 
-    Logs one line naming the packages that are absent (and thus skipped).
+    Logs a line naming the packages that are absent (and thus skipped) and one with the apt-get command.
     """
     found = _debian_dirs(DEBIAN_MUSIC, root, "music")
     if len(found) < len(DEBIAN_MUSIC):

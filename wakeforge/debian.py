@@ -71,6 +71,12 @@ def _data_package(name: str, version: str, pool_dir: str, size: int, sha256: str
     return DebPackage(name, version, {"all": DebFile(f"pool/{pool_dir}/{name}_{version.split(':')[-1]}_all.deb", size, sha256)})
 
 
+def _lib_package(name: str, version: str, pool_dir: str, files: Mapping[str, tuple[int, str]]) -> DebPackage:
+    """A package built per architecture, ``files`` giving each one's (size, sha256), at
+    ``pool/<pool_dir>/<name>_<version>_<arch>.deb``."""
+    return DebPackage(name, version, {arch: DebFile(f"pool/{pool_dir}/{name}_{version}_{arch}.deb", size, sha256) for arch, (size, sha256) in files.items()})
+
+
 _ESPEAK_V = "1.51+dfsg-10+deb12u2"
 
 
@@ -93,59 +99,59 @@ def _rhvoice_file(package: str, arch: str, size: int, sha256: str) -> DebFile:
 
 
 # speed changes for espeak-ng and RHVoice
-_LIBSONIC = DebPackage("libsonic0", "0.2.0-12", {
-    "amd64": DebFile("pool/main/s/sonic/libsonic0_0.2.0-12_amd64.deb", 11_024, "9d60de6918ace0b10e3e4e95421befd08aaf03b5b2a3d71ceb799e0cf259916f"),
-    "arm64": DebFile("pool/main/s/sonic/libsonic0_0.2.0-12_arm64.deb", 10_360, "15987e29ab068f204178067df837a5b62025bc8927f308f6ae1bf27242473353"),
+_LIBSONIC = _lib_package("libsonic0", "0.2.0-12", "main/s/sonic", {
+    "amd64": (11_024, "9d60de6918ace0b10e3e4e95421befd08aaf03b5b2a3d71ceb799e0cf259916f"),
+    "arm64": (10_360, "15987e29ab068f204178067df837a5b62025bc8927f308f6ae1bf27242473353"),
 })  # fmt: skip
 
 # ALSA's library: libflite1 and libpcaudio0 link it (installed on most desktops, not in containers)
-_LIBASOUND = DebPackage("libasound2", "1.2.8-1+b1", {
-    "amd64": DebFile("pool/main/a/alsa-lib/libasound2_1.2.8-1+b1_amd64.deb", 361_788, "44c77b076a7b11ae99712439022d822245b1994c435da564ebd320bb676faf4c"),
-    "arm64": DebFile("pool/main/a/alsa-lib/libasound2_1.2.8-1+b1_arm64.deb", 327_044, "9fa889400fcee4b92c8f4a2fafbb7f2cd33444d9ec1665a71002ab67c06114bb"),
+_LIBASOUND = _lib_package("libasound2", "1.2.8-1+b1", "main/a/alsa-lib", {
+    "amd64": (361_788, "44c77b076a7b11ae99712439022d822245b1994c435da564ebd320bb676faf4c"),
+    "arm64": (327_044, "9fa889400fcee4b92c8f4a2fafbb7f2cd33444d9ec1665a71002ab67c06114bb"),
 })  # fmt: skip
 
 # PulseAudio's client library and what it links (sound files, codecs): libpcaudio0, which
 # espeak-ng links for playback we never use, cannot load without them
 _LIBPULSE = (
-    DebPackage("libpulse0", "16.1+dfsg1-2+b1", {
-        "amd64": DebFile("pool/main/p/pulseaudio/libpulse0_16.1+dfsg1-2+b1_amd64.deb", 273_952, "7b2c5403cb726312219aad678becc6d6adcee1d8694fdffce0b6ec15ae010831"),
-        "arm64": DebFile("pool/main/p/pulseaudio/libpulse0_16.1+dfsg1-2+b1_arm64.deb", 230_964, "26f17e3457c5fce0104a6b2f0efb75a3256b24b32ca7cfda6266373758a930cb"),
+    _lib_package("libpulse0", "16.1+dfsg1-2+b1", "main/p/pulseaudio", {
+        "amd64": (273_952, "7b2c5403cb726312219aad678becc6d6adcee1d8694fdffce0b6ec15ae010831"),
+        "arm64": (230_964, "26f17e3457c5fce0104a6b2f0efb75a3256b24b32ca7cfda6266373758a930cb"),
     }),
-    DebPackage("libasyncns0", "0.8-6+b3", {
-        "amd64": DebFile("pool/main/liba/libasyncns/libasyncns0_0.8-6+b3_amd64.deb", 12_920, "cadaff99f4178b1f580331045621b363abaaefc994e78eecba1857774a3cead2"),
-        "arm64": DebFile("pool/main/liba/libasyncns/libasyncns0_0.8-6+b3_arm64.deb", 12_456, "30ec77ed3695fc09863427bf30e27318b74909089144ac24db17c3ab1f184a62"),
+    _lib_package("libasyncns0", "0.8-6+b3", "main/liba/libasyncns", {
+        "amd64": (12_920, "cadaff99f4178b1f580331045621b363abaaefc994e78eecba1857774a3cead2"),
+        "arm64": (12_456, "30ec77ed3695fc09863427bf30e27318b74909089144ac24db17c3ab1f184a62"),
     }),
-    DebPackage("libsndfile1", "1.2.0-1+deb12u1", {
-        "amd64": DebFile("pool/main/libs/libsndfile/libsndfile1_1.2.0-1+deb12u1_amd64.deb", 196_540, "02dc3f08fe8476e82e005f412e3b7289ff641180f33a9be8073f4bde61c85e8e"),
-        "arm64": DebFile("pool/main/libs/libsndfile/libsndfile1_1.2.0-1+deb12u1_arm64.deb", 183_460, "9113167979c64bae0a73d2ee0740e662b25bb45b2f76e4745ea27db9f43f7b24"),
+    _lib_package("libsndfile1", "1.2.0-1+deb12u1", "main/libs/libsndfile", {
+        "amd64": (196_540, "02dc3f08fe8476e82e005f412e3b7289ff641180f33a9be8073f4bde61c85e8e"),
+        "arm64": (183_460, "9113167979c64bae0a73d2ee0740e662b25bb45b2f76e4745ea27db9f43f7b24"),
     }),
-    DebPackage("libflac12", "1.4.2+ds-2", {
-        "amd64": DebFile("pool/main/f/flac/libflac12_1.4.2+ds-2_amd64.deb", 198_124, "4d8431c274eef13ec9ee2c0bf988c34b4342367dec053b7f69a432525be5b1fe"),
-        "arm64": DebFile("pool/main/f/flac/libflac12_1.4.2+ds-2_arm64.deb", 161_192, "338f78e2a140ed4ffca36d4240a7fc6f7867999bea000762a0c1b3924245a868"),
+    _lib_package("libflac12", "1.4.2+ds-2", "main/f/flac", {
+        "amd64": (198_124, "4d8431c274eef13ec9ee2c0bf988c34b4342367dec053b7f69a432525be5b1fe"),
+        "arm64": (161_192, "338f78e2a140ed4ffca36d4240a7fc6f7867999bea000762a0c1b3924245a868"),
     }),
-    DebPackage("libmp3lame0", "3.100-6", {
-        "amd64": DebFile("pool/main/l/lame/libmp3lame0_3.100-6_amd64.deb", 364_932, "b1292c749172e7623547ecf684da57d3ec6ca22109f08b11bbb9e6be6e6beb95"),
-        "arm64": DebFile("pool/main/l/lame/libmp3lame0_3.100-6_arm64.deb", 357_228, "4259ab5810ec52b03344e8c8fbcad330561ad6758f35f07233af3224d2824547"),
+    _lib_package("libmp3lame0", "3.100-6", "main/l/lame", {
+        "amd64": (364_932, "b1292c749172e7623547ecf684da57d3ec6ca22109f08b11bbb9e6be6e6beb95"),
+        "arm64": (357_228, "4259ab5810ec52b03344e8c8fbcad330561ad6758f35f07233af3224d2824547"),
     }),
-    DebPackage("libmpg123-0", "1.31.2-1+deb12u1", {
-        "amd64": DebFile("pool/main/m/mpg123/libmpg123-0_1.31.2-1+deb12u1_amd64.deb", 146_980, "a10ad0d59995b859797a5f20d2833672051d0b2c7dab4c71f2e79258b2e3f631"),
-        "arm64": DebFile("pool/main/m/mpg123/libmpg123-0_1.31.2-1+deb12u1_arm64.deb", 140_704, "a4348cc2939baabb498158c94229941d09fc42070af765dc45ef9b26eab727d2"),
+    _lib_package("libmpg123-0", "1.31.2-1+deb12u1", "main/m/mpg123", {
+        "amd64": (146_980, "a10ad0d59995b859797a5f20d2833672051d0b2c7dab4c71f2e79258b2e3f631"),
+        "arm64": (140_704, "a4348cc2939baabb498158c94229941d09fc42070af765dc45ef9b26eab727d2"),
     }),
-    DebPackage("libogg0", "1.3.5-3", {
-        "amd64": DebFile("pool/main/libo/libogg/libogg0_1.3.5-3_amd64.deb", 23_412, "f67acb0477aed0354f411172e37af338f3ac6bd4f3766134a2cf5539884b5a28"),
-        "arm64": DebFile("pool/main/libo/libogg/libogg0_1.3.5-3_arm64.deb", 23_040, "1a3e6c2a934a4099dcd982785d1563212fc6ad20f021a6f06aa0d6e6582416d3"),
+    _lib_package("libogg0", "1.3.5-3", "main/libo/libogg", {
+        "amd64": (23_412, "f67acb0477aed0354f411172e37af338f3ac6bd4f3766134a2cf5539884b5a28"),
+        "arm64": (23_040, "1a3e6c2a934a4099dcd982785d1563212fc6ad20f021a6f06aa0d6e6582416d3"),
     }),
-    DebPackage("libopus0", "1.3.1-3", {
-        "amd64": DebFile("pool/main/o/opus/libopus0_1.3.1-3_amd64.deb", 195_192, "c172e212f9039e741916aa8e12f3670d1e049dc0c16685325641288c2d83faa7"),
-        "arm64": DebFile("pool/main/o/opus/libopus0_1.3.1-3_arm64.deb", 175_924, "a7efb06da15cc7f1ffff62bfdd77ba43f2a2065b8b59185ad1d14031c5a9e354"),
+    _lib_package("libopus0", "1.3.1-3", "main/o/opus", {
+        "amd64": (195_192, "c172e212f9039e741916aa8e12f3670d1e049dc0c16685325641288c2d83faa7"),
+        "arm64": (175_924, "a7efb06da15cc7f1ffff62bfdd77ba43f2a2065b8b59185ad1d14031c5a9e354"),
     }),
-    DebPackage("libvorbis0a", "1.3.7-1", {
-        "amd64": DebFile("pool/main/libv/libvorbis/libvorbis0a_1.3.7-1_amd64.deb", 93_028, "01c14f9d1109650077a4c5c337c285476a6932d4d448f5a190c2b845724dbf21"),
-        "arm64": DebFile("pool/main/libv/libvorbis/libvorbis0a_1.3.7-1_arm64.deb", 86_196, "2f902ae456bcada7b0d494d7bd7c994feb81c4158209d8a12c0b2d9e255edda7"),
+    _lib_package("libvorbis0a", "1.3.7-1", "main/libv/libvorbis", {
+        "amd64": (93_028, "01c14f9d1109650077a4c5c337c285476a6932d4d448f5a190c2b845724dbf21"),
+        "arm64": (86_196, "2f902ae456bcada7b0d494d7bd7c994feb81c4158209d8a12c0b2d9e255edda7"),
     }),
-    DebPackage("libvorbisenc2", "1.3.7-1", {
-        "amd64": DebFile("pool/main/libv/libvorbis/libvorbisenc2_1.3.7-1_amd64.deb", 80_568, "75dd4d6f904c7db82f5112e60d8efea9e81dfedf94e970c5da7af2b3d81643c0"),
-        "arm64": DebFile("pool/main/libv/libvorbis/libvorbisenc2_1.3.7-1_arm64.deb", 80_416, "f1089e220c81e267caec859bf2e440bb78ed9f318bbb51cfd6c85d35bf80144b"),
+    _lib_package("libvorbisenc2", "1.3.7-1", "main/libv/libvorbis", {
+        "amd64": (80_568, "75dd4d6f904c7db82f5112e60d8efea9e81dfedf94e970c5da7af2b3d81643c0"),
+        "arm64": (80_416, "f1089e220c81e267caec859bf2e440bb78ed9f318bbb51cfd6c85d35bf80144b"),
     }),
 )  # fmt: skip
 
@@ -161,7 +167,6 @@ PACKAGES: dict[str, tuple[DebPackage, ...]] = {
             "amd64": _flite_file("libflite1", "amd64", 12_823_776, "bfa8c591f1b47730b30b372ec38e02918a1c9795eada67684e1746390ad2f061"),
             "arm64": _flite_file("libflite1", "arm64", 12_814_836, "a32d8cfe4eda5e98dc4332ffb2520d3fb65565265bb869eb101f6b8b21f0115d"),
         }),
-
         _LIBASOUND,
     ),
     # espeak-ng 1.51 driving MBROLA diphone voices recorded from people: us1 (female), us2, us3
@@ -179,16 +184,16 @@ PACKAGES: dict[str, tuple[DebPackage, ...]] = {
             "amd64": _espeak_file("espeak-ng-data", "amd64", 4_255_896, "573f5661c6a5adcf949018baad158c4c773bf5579390ee5235a890f1cd694106"),
             "arm64": _espeak_file("espeak-ng-data", "arm64", 4_256_176, "d0312b604c496d2418a15145cbe225dc34fcc8cc075bb737ed0fc65e0f88ea35"),
         }),
-        DebPackage("libpcaudio0", "1.2-2", {
-            "amd64": DebFile("pool/main/p/pcaudiolib/libpcaudio0_1.2-2_amd64.deb", 8_800, "5309759e4d129c7d9a601240cc6e62820ecfa86a1a98e207992ffa6a572dbcd2"),
-            "arm64": DebFile("pool/main/p/pcaudiolib/libpcaudio0_1.2-2_arm64.deb", 8_584, "e729be424b80a6e335de5cad84515b735e9d4c83329a109e08246e6a572a3fd1"),
+        _lib_package("libpcaudio0", "1.2-2", "main/p/pcaudiolib", {
+            "amd64": (8_800, "5309759e4d129c7d9a601240cc6e62820ecfa86a1a98e207992ffa6a572dbcd2"),
+            "arm64": (8_584, "e729be424b80a6e335de5cad84515b735e9d4c83329a109e08246e6a572a3fd1"),
         }),
         _LIBSONIC,
         _LIBASOUND,
         *_LIBPULSE,
-        DebPackage("mbrola", "3.3+dfsg-9", {
-            "amd64": DebFile("pool/contrib/m/mbrola/mbrola_3.3+dfsg-9_amd64.deb", 165_736, "d94ea5bbb8b201935e8a40d758f1a224030d13a1ba669cc75293823933554c7f"),
-            "arm64": DebFile("pool/contrib/m/mbrola/mbrola_3.3+dfsg-9_arm64.deb", 162_516, "3ed607e24e4eead3efe5066862a207373e28f51f9d0eeb0f8ed9e6dab57315fc"),
+        _lib_package("mbrola", "3.3+dfsg-9", "contrib/m/mbrola", {
+            "amd64": (165_736, "d94ea5bbb8b201935e8a40d758f1a224030d13a1ba669cc75293823933554c7f"),
+            "arm64": (162_516, "3ed607e24e4eead3efe5066862a207373e28f51f9d0eeb0f8ed9e6dab57315fc"),
         }),
         _data_package("mbrola-us1", "0.3+repack2-5", "non-free/m/mbrola-us1", 6_042_520, "b3284caecfc47023bca46550c5f7cde2f4e8cb4ac3b60840ff8784914c7c85fd"),
         _data_package("mbrola-us2", "0.1+repack2-5", "non-free/m/mbrola-us2", 5_900_796, "ea95d89157e420b119f078853ddf27383b4cb4c607581c64b0f9079d5ee3f5dc"),
