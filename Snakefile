@@ -42,3 +42,4 @@ rule all:
                 "stage_runtimes",
             ],
         ),
+        reference=([f"results/{MODEL}/reference_comparison.json"] if REFERENCE else []),

@@ -32,6 +32,20 @@ rule fetch_frontend:
         "../scripts/fetch_frontend.py"
 
 
+rule fetch_reference_model:
+    output:
+        onnx="resources/reference/{reference}.onnx",
+    log:
+        "logs/fetch_reference_model/{reference}.log",
+    wildcard_constraints:
+        reference="|".join(catalog.REFERENCE_MODELS.values()),
+    localrule: True
+    conda:
+        "../envs/assets.yaml"
+    script:
+        "../scripts/fetch_reference_model.py"
+
+
 rule fetch_tts_engine:
     output:
         manifest=engine_manifest("{engine}"),

@@ -18,6 +18,12 @@ for folder in config["background_dirs"]:
         raise WorkflowError(f"config key background_dirs: {folder!r} is not a folder")
 
 MODEL = model_name(config["target_phrase"])
+# openWakeWord's own pretrained model for this phrase, if it ships one (rule compare_reference)
+REFERENCE = (
+    catalog.REFERENCE_MODELS.get(MODEL)
+    if config["evaluation"]["compare_reference"]
+    else None
+)
 TTS = config["tts"]
 SEED = config["seed"]
 

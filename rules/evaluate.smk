@@ -96,3 +96,46 @@ rule evaluate_model:
         targets=config["evaluation"]["targets"],
     script:
         "../scripts/evaluate_model.py"
+
+
+rule compare_reference:
+    input:
+        onnx="results/{model}/{model}.onnx",
+        sidecar="results/{model}/{model}.json",
+        reference=lambda wc: f"resources/reference/{catalog.REFERENCE_MODELS[wc.model]}.onnx",
+        positive="results/{model}/features/positive_test.npy",
+        positive_meta="results/{model}/features/positive_test.meta.npz",
+        positive_clips=model_shards(
+            "results/{model}/clips/{set}/{shard}.npz", "positive_test"
+        ),
+        adversarial="results/{model}/features/adversarial_test.npy",
+        stream="resources/features/stream_validation.npy",
+    output:
+        comparison=report(
+            "results/{model}/reference_comparison.json",
+            caption="../report/reference_comparison.rst",
+            category="Model quality",
+            labels={"model": "{model}", "result": "against openWakeWord's model"},
+        ),
+        det=report(
+            "results/{model}/reference_det.png",
+            caption="../report/reference_comparison.rst",
+            category="Model quality",
+            labels={"model": "{model}", "result": "DET against openWakeWord's model"},
+        ),
+    log:
+        "logs/compare_reference/{model}.log",
+    benchmark:
+        "results/benchmarks/compare_reference/{model}.tsv"
+    wildcard_constraints:
+        model="|".join(catalog.REFERENCE_MODELS),
+    conda:
+        "../envs/evaluate.yaml"
+    threads: 1
+    params:
+        phrase=config["target_phrase"],
+        reference=lambda wc: catalog.REFERENCE_MODELS[wc.model],
+        refractory_s=config["evaluation"]["refractory_seconds"],
+        fp_target=config["evaluation"]["targets"]["false_accepts_per_hour"],
+    script:
+        "../scripts/compare_reference.py"

