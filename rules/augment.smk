@@ -17,7 +17,7 @@ rule augment_model_clips:
     conda:
         "../envs/augment.yaml"
     params:
-        augmentation=config["augmentation"],
+        augmentation=augmentation_for,
         pool=augment_pool,
         rounds=lambda wc: (
             PERSONAL["rounds"]

@@ -65,6 +65,18 @@ SHARED_SETS = {
 TEST_TAIL_FRAMES = round(config["evaluation"]["latency_s"] / 0.08)
 
 
+def augmentation_for(wildcards):
+    """The augmentation block for a phrase set. Training sets (personal recordings included) end
+    their phrase anywhere from 0 to end_jitter_s + evaluation.latency_s before the window's end:
+    every alignment at which a detection counts (a test clip's windows end 0..end_jitter_s after
+    the phrase, then latency_s later), so the model learns to fire on all of them, not on the
+    first few only. Test sets keep end_jitter_s (their tail frames add the latency)."""
+    aug = config["augmentation"]
+    if wildcards.model_set.endswith("_train"):
+        return {**aug, "end_jitter_s": aug["end_jitter_s"] + config["evaluation"]["latency_s"]}
+    return aug
+
+
 def tail_frames(wildcards):
     """Frames after the phrase in a test set's clips (0 for training sets)."""
     return TEST_TAIL_FRAMES if wildcards.model_set.endswith("_test") else 0

@@ -29,6 +29,8 @@ def main(smk):
     # test sets: the window goes on after the phrase (evaluation.latency_s), for a streaming score
     tail = int(p.get("tail_frames", 0)) * CHUNK_SAMPLES
     audio, source = augmenter.augment(clips, clip_samples + tail, rng, p.mode, rounds=p.rounds, progress=True, tail_samples=tail)
+    if p.mode == "end":
+        logging.getLogger("wakeforge.augment").info("phrase ends 0..%.2f s before the window's end (then %d tail frames)", augmenter.settings.end_jitter_s, tail // CHUNK_SAMPLES)
     applied = ", ".join(f"{name} {flags.mean():.0%}" for name, flags in augmenter.applied.items()) if len(audio) else "none"
     logging.getLogger("wakeforge.augment").info("%d clips on %s; effects applied: %s", len(audio), augmenter.device, applied)
     save_npz(

@@ -152,6 +152,16 @@ def test_outputs_and_metrics(workflow: Path):
     assert (workflow / "results" / "benchmarks" / "train_model" / "hey_saga.tsv").is_file()
 
 
+def test_training_clips_cover_every_alignment_a_detection_counts_at(workflow: Path):
+    """Training phrases end up to end_jitter_s + latency_s before their window's end; test phrases
+    up to end_jitter_s, then the latency's tail frames follow."""
+    logs = workflow / "logs" / "augment_model_clips" / "hey_saga"
+    for name in ("positive_train_0", "adversarial_train_0"):
+        assert "phrase ends 0..0.52 s before the window's end (then 0 tail frames)" in (logs / f"{name}.log").read_text()
+    for name in ("positive_test_0", "adversarial_test_0"):
+        assert "phrase ends 0..0.20 s before the window's end (then 4 tail frames)" in (logs / f"{name}.log").read_text()
+
+
 def test_calibration_sidecar_and_plots(workflow: Path):
     out = workflow / "results" / "hey_saga"
     sidecar = json.loads((out / "hey_saga.json").read_text())
