@@ -49,7 +49,7 @@ rule augment_general_clips:
     conda:
         "../envs/augment.yaml"
     params:
-        augmentation=config["augmentation"],
+        augmentation=general_augmentation_for,
         pool=augment_pool,
         rounds=1,
         mode="random",

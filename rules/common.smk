@@ -71,10 +71,26 @@ def augmentation_for(wildcards):
     every alignment at which a detection counts (a test clip's windows end 0..end_jitter_s after
     the phrase, then latency_s later), so the model learns to fire on all of them, not on the
     first few only. Test sets keep end_jitter_s (their tail frames add the latency)."""
-    aug = config["augmentation"]
+    aug = without_onsets(config["augmentation"])
     if wildcards.model_set.endswith("_train"):
-        return {**aug, "end_jitter_s": aug["end_jitter_s"] + config["evaluation"]["latency_s"]}
+        return {
+            **aug,
+            "end_jitter_s": aug["end_jitter_s"] + config["evaluation"]["latency_s"],
+        }
     return aug
+
+
+def without_onsets(aug):
+    """The augmentation block without onset_fraction, for the sets it does not apply to (so that
+    changing it reruns only the training general negatives)."""
+    return {k: v for k, v in aug.items() if k != "onset_fraction"}
+
+
+def general_augmentation_for(wildcards):
+    """The augmentation block for a general negative set: training clips get onset_fraction of
+    sentence onsets; the test set stays random crops, comparable across runs."""
+    aug = config["augmentation"]
+    return aug if wildcards.general_set.endswith("_train") else without_onsets(aug)
 
 
 def tail_frames(wildcards):

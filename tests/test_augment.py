@@ -49,6 +49,25 @@ def test_placements_leave_a_tail_after_the_speech():
     assert np.all(32000 + 5120 - (dst + count) >= 5120)
 
 
+def test_onset_placement_starts_sentences_before_the_windows_end():
+    rng_lengths = np.random.default_rng(4)
+    lengths = rng_lengths.integers(8000, 60000, 400)
+    plain = augment.placements(lengths, 32000, np.random.default_rng(5), "random", 0.2)
+    # no onset share: the same draws as before the option existed
+    same = augment.placements(lengths, 32000, np.random.default_rng(5), "random", 0.2, onset_fraction=0.0)
+    assert all(np.array_equal(a, b) for a, b in zip(plain, same))
+    src, dst, count = augment.placements(lengths, 32000, np.random.default_rng(5), "random", 0.2, onset_fraction=1.0)
+    lo, hi = (int(x * augment.SAMPLE_RATE) for x in augment.ONSET_SECONDS)
+    heard = 32000 - dst  # from the sentence's first sample to the window's end
+    assert np.all(src == 0) and np.all((heard >= lo) & (heard <= hi))
+    assert np.array_equal(count, np.minimum(lengths, heard))
+    assert heard.std() > 0.5 * (hi - lo) / np.sqrt(12)  # spread over the range, not one offset
+    # a share: about that fraction of the clips start at an onset, the rest are placed as before
+    src, dst, count = augment.placements(lengths, 32000, np.random.default_rng(5), "random", 0.2, onset_fraction=0.5)
+    at_onset = (src == 0) & (32000 - dst >= lo) & (32000 - dst <= hi) & (count == np.minimum(lengths, 32000 - dst))
+    assert 0.4 < at_onset.mean() < 0.7
+
+
 def test_mix_at_snr_hits_the_ratio():
     rng = np.random.default_rng(2)
     signal, noise = rng.standard_normal(16000).astype(np.float32), rng.standard_normal(16000).astype(np.float32) * 3

@@ -238,6 +238,13 @@ def test_config_change_makes_only_its_stage_stale(workflow: Path):
     nested = planned_rules(snakemake(workflow, "-n", "--config", 'train={"steps": 301}'))
     assert nested == {"train_model", "export_onnx", "export_tflite"} | AFTER_EXPORT
     assert dry_run_with(workflow, "augmentation: {snr_db: [0.0, 10.0]}\n") >= {"augment_model_clips", "augment_general_clips", "train_model"}
+    # sentence onsets in the general negatives: only the training set's clips are placed again
+    extra = workflow / "overlay.yaml"
+    extra.write_text("augmentation: {onset_fraction: 0.5}\n")
+    proc = snakemake(workflow, "-n", "--configfile", str(TINY), str(extra))
+    general = {"augment_general_clips", "general_features", "merge_general_features"}
+    assert planned_rules(proc) == general | {"train_model", "export_onnx", "export_tflite"} | AFTER_EXPORT
+    assert "resources/augmented/general_train/" in proc.stdout and "general_test/" not in proc.stdout
     # recorded speech: one more Debian fetch (music stays off in the tiny config), new backgrounds
     talk = dry_run_with(workflow, "assets: {use_debian_speech: true}\n")
     assert {"fetch_debian_audio", "build_background", "augment_model_clips", "train_model"} <= talk

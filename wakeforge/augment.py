@@ -63,6 +63,9 @@ CHUNK_SAMPLES = 1280
 EPS = 1e-10
 # General speech is phrase-independent, so it gets the minimum window (its features are reused).
 GENERAL_CLIP_SAMPLES = int(MIN_CLIP_SECONDS * SAMPLE_RATE)
+# A sentence placed by its onset (AugmentSettings.onset_fraction) starts this long before the window's
+# end: the windows where false accepts happen, a pause and then the first syllables of speech.
+ONSET_SECONDS = (0.3, 1.6)
 # One asset in this many (per kind) is held out of training, for test clips and the stream.
 HELDOUT_EVERY = 5
 POOLS = ("train", "heldout", "all")
@@ -155,6 +158,7 @@ class AugmentSettings:
     distortion_amount: tuple[float, float] = (0.0001, 0.10)
     peak_dbfs: tuple[float, float] = (-20.0, -1.0)
     background_only_fraction: float = 0.0
+    onset_fraction: float = 0.0
     extra: dict = field(default_factory=dict)
 
     @classmethod
@@ -174,14 +178,22 @@ def clip_samples_for(lengths_samples: Sequence[int]) -> int:
 
 
 def placements(
-    lengths: np.ndarray, clip_samples: int, rng: np.random.Generator, mode: str, end_jitter_s: float, tail_samples: int = 0
+    lengths: np.ndarray,
+    clip_samples: int,
+    rng: np.random.Generator,
+    mode: str,
+    end_jitter_s: float,
+    tail_samples: int = 0,
+    onset_fraction: float = 0.0,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Where each speech clip goes in its window: ``(source start, window start, samples)`` per clip.
 
     ``mode="end"`` ends the speech 0..end_jitter_s before the window's end, less ``tail_samples``
     (keeping the end of a clip that does not fit, as a stream would; the tail holds what a
     streaming detector hears after the phrase); ``mode="random"`` places it anywhere, or takes a
-    random crop of a clip longer than the window.
+    random crop of a clip longer than the window; with ``onset_fraction``, that share of the clips
+    (drawn per clip) instead *starts* :data:`ONSET_SECONDS` before the window's end, after
+    silence: the first words of a sentence, heard as a wake word is heard.
     """
     lengths = np.asarray(lengths, dtype=np.int64)
     if mode == "end":
@@ -192,7 +204,14 @@ def placements(
     if mode == "random":
         long = lengths >= clip_samples
         offset = rng.integers(0, np.abs(lengths - clip_samples) + 1)
-        return np.where(long, offset, 0), np.where(long, 0, offset), np.minimum(lengths, clip_samples)
+        src, dst, count = np.where(long, offset, 0), np.where(long, 0, offset), np.minimum(lengths, clip_samples)
+        if onset_fraction > 0:  # drawn only then: without it the draws (and clips) are as before
+            onset = rng.random(len(lengths)) < onset_fraction
+            heard = np.minimum((rng.uniform(*ONSET_SECONDS, len(lengths)) * SAMPLE_RATE).astype(np.int64), clip_samples)
+            src = np.where(onset, 0, src)
+            dst = np.where(onset, clip_samples - heard, dst)
+            count = np.where(onset, np.minimum(lengths, heard), count)
+        return src, dst, count
     raise ValueError(f"unknown placement mode {mode!r}")
 
 
@@ -593,7 +612,7 @@ def draw_block(
     def uniform(lo_hi, shape=rows):
         return rng.uniform(lo_hi[0], lo_hi[1], shape)
 
-    src, dst, count = placements(lengths, clip_samples, rng, mode, s.end_jitter_s, tail_samples)
+    src, dst, count = placements(lengths, clip_samples, rng, mode, s.end_jitter_s, tail_samples, s.onset_fraction)
     silent = coin(s.background_only_fraction) if mode == "random" else np.zeros(rows, dtype=bool)
     eq_q = uniform(EQ_PEAK_Q, (rows, len(EQ_BANDS)))
     eq_q[:, [0, -1]] = uniform(EQ_SHELF_Q, (rows, 2))
