@@ -244,7 +244,8 @@ def test_config_change_makes_only_its_stage_stale(workflow: Path):
     proc = snakemake(workflow, "-n", "--configfile", str(TINY), str(extra))
     general = {"augment_general_clips", "general_features", "merge_general_features"}
     assert planned_rules(proc) == general | {"train_model", "export_onnx", "export_tflite"} | AFTER_EXPORT
-    assert "resources/augmented/general_train/" in proc.stdout and "general_test/" not in proc.stdout
+    text = proc.stdout + proc.stderr
+    assert "resources/augmented/general_train/" in text and "general_test/" not in text
     # recorded speech: one more Debian fetch (music stays off in the tiny config), new backgrounds
     talk = dry_run_with(workflow, "assets: {use_debian_speech: true}\n")
     assert {"fetch_debian_audio", "build_background", "augment_model_clips", "train_model"} <= talk
