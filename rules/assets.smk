@@ -119,7 +119,11 @@ rule build_word_list:
 
 rule build_background:
     input:
-        babble=shared_shards("resources/clips/{set}/{shard}.npz", "general_train"),
+        # the first BABBLE_SHARDS shards only: the backgrounds (and the held-out audio mixed with
+        # them) stay the same when n_general_samples grows
+        babble=shared_shards("resources/clips/{set}/{shard}.npz", "general_train")[
+            :BABBLE_SHARDS
+        ],
         downloaded=when("audioset", rules.decode_audioset.output.manifest)
         + when("fma", rules.decode_fma.output.manifest),
         music=(

@@ -44,6 +44,8 @@ if PERSONAL["folder"] and not os.path.isdir(PERSONAL["folder"]):
     )
 MODEL_SETS = {**TTS_SETS, **{s: 1 for s in PERSONAL_SETS}}
 STREAM_SENTENCE_SECONDS = 3.0
+# general_train shards whose speech becomes babble backgrounds (5000 sentences at the default size)
+BABBLE_SHARDS = 10
 SHARED_SETS = {
     "general_train": config["n_general_samples"],
     "general_test": config["n_general_samples_val"],
@@ -71,7 +73,7 @@ def augmentation_for(wildcards):
     every alignment at which a detection counts (a test clip's windows end 0..end_jitter_s after
     the phrase, then latency_s later), so the model learns to fire on all of them, not on the
     first few only. Test sets keep end_jitter_s (their tail frames add the latency)."""
-    aug = without_onsets(config["augmentation"])
+    aug = without(config["augmentation"], "rounds", "onset_fraction")
     if wildcards.model_set.endswith("_train"):
         return {
             **aug,
@@ -80,17 +82,22 @@ def augmentation_for(wildcards):
     return aug
 
 
-def without_onsets(aug):
-    """The augmentation block without onset_fraction, for the sets it does not apply to (so that
-    changing it reruns only the training general negatives)."""
-    return {k: v for k, v in aug.items() if k != "onset_fraction"}
+def without(aug, *keys):
+    """The augmentation block without ``keys``. Each set's rule params carry only the keys that set
+    uses, so changing one reruns only those sets: ``rounds`` travels as its own param (training
+    sets only), ``onset_fraction`` applies to the training general negatives only."""
+    return {k: v for k, v in aug.items() if k not in keys}
 
 
 def general_augmentation_for(wildcards):
     """The augmentation block for a general negative set: training clips get onset_fraction of
     sentence onsets; the test set stays random crops, comparable across runs."""
-    aug = config["augmentation"]
-    return aug if wildcards.general_set.endswith("_train") else without_onsets(aug)
+    aug = without(config["augmentation"], "rounds")
+    return (
+        aug
+        if wildcards.general_set.endswith("_train")
+        else without(aug, "onset_fraction")
+    )
 
 
 def tail_frames(wildcards):

@@ -223,11 +223,16 @@ def test_second_dry_run_has_nothing_to_do(workflow: Path):
     assert "Nothing to be done" in proc.stdout + proc.stderr
 
 
-def dry_run_with(workdir: Path, overlay: str) -> set[str]:
-    """Rules a dry run plans with an extra config file layered over the tiny config."""
+def dry_run(workdir: Path, overlay: str) -> subprocess.CompletedProcess:
+    """A dry run with an extra config file layered over the tiny config."""
     extra = workdir / "overlay.yaml"
     extra.write_text(overlay)
-    return planned_rules(snakemake(workdir, "-n", "--configfile", str(TINY), str(extra)))
+    return snakemake(workdir, "-n", "--configfile", str(TINY), str(extra))
+
+
+def dry_run_with(workdir: Path, overlay: str) -> set[str]:
+    """Rules a dry run plans with an extra config file layered over the tiny config."""
+    return planned_rules(dry_run(workdir, overlay))
 
 
 def test_config_change_makes_only_its_stage_stale(workflow: Path):
@@ -239,13 +244,24 @@ def test_config_change_makes_only_its_stage_stale(workflow: Path):
     assert nested == {"train_model", "export_onnx", "export_tflite"} | AFTER_EXPORT
     assert dry_run_with(workflow, "augmentation: {snr_db: [0.0, 10.0]}\n") >= {"augment_model_clips", "augment_general_clips", "train_model"}
     # sentence onsets in the general negatives: only the training set's clips are placed again
-    extra = workflow / "overlay.yaml"
-    extra.write_text("augmentation: {onset_fraction: 0.5}\n")
-    proc = snakemake(workflow, "-n", "--configfile", str(TINY), str(extra))
+    training = {"train_model", "export_onnx", "export_tflite"} | AFTER_EXPORT
+    proc = dry_run(workflow, "augmentation: {onset_fraction: 0.5}\n")
     general = {"augment_general_clips", "general_features", "merge_general_features"}
-    assert planned_rules(proc) == general | {"train_model", "export_onnx", "export_tflite"} | AFTER_EXPORT
+    assert planned_rules(proc) == general | training
     text = proc.stdout + proc.stderr
     assert "resources/augmented/general_train/" in text and "general_test/" not in text
+    # more rounds: only the phrase's training sets are augmented again, not its test sets or the
+    # general negatives (which always take one round)
+    proc = dry_run(workflow, "augmentation: {rounds: 2}\n")
+    assert planned_rules(proc) == {"augment_model_clips", "model_features", "merge_model_features"} | training
+    text = proc.stdout + proc.stderr
+    assert set(re.findall(r"augmented/(\w+)/", text)) == {"positive_train", "adversarial_train"}
+    # more general negatives: the babble backgrounds still come from the first 10 shards (20
+    # clips each here), so the held-out audio mixed with them stays the same
+    proc = dry_run(workflow, "n_general_samples: 400\n")
+    text = proc.stdout + proc.stderr
+    babble = text.split("build_background:\n", 1)[1].split("input:", 1)[1].split("\n", 1)[0]
+    assert {int(i) for i in re.findall(r"general_train/(\d+)\.npz", babble)} == set(range(10))
     # recorded speech: one more Debian fetch (music stays off in the tiny config), new backgrounds
     talk = dry_run_with(workflow, "assets: {use_debian_speech: true}\n")
     assert {"fetch_debian_audio", "build_background", "augment_model_clips", "train_model"} <= talk
