@@ -60,7 +60,7 @@ rule fetch_tts_engine:
         "../envs/tts.yaml"
     params:
         mirrors=config["assets"]["debian_mirrors"],
-        options=catalog.download_options(config),
+        options=engine_fetch_options,
     script:
         "../scripts/fetch_tts_engine.py"
 

@@ -193,9 +193,34 @@ def engine_manifest(name):
 def engine_spec(engine):
     """A tts.engines entry as a mapping; a Debian engine's names the manifest of its fetch rule."""
     spec = {"name": engine} if isinstance(engine, str) else dict(engine)
+    if "train_voices" in spec and spec["name"] != "mbrola":
+        raise WorkflowError(
+            f"config key tts.engines: train_voices is for mbrola only, not {spec['name']}"
+        )
     if spec["name"] in DEBIAN_ENGINES:
         spec["manifest"] = engine_manifest(spec["name"])
     return spec
+
+
+def without_train_voices(tts):
+    """The TTS params of the test sets: training-only voices left out, so adding them reruns
+    only the training sets' synthesis."""
+    engines = [
+        {k: v for k, v in e.items() if k != "train_voices"} for e in tts["engines"]
+    ]
+    return {**tts, "engines": engines}
+
+
+def engine_fetch_options(wildcards):
+    """Download options of an engine's fetch rule; mbrola's also name its accented voices."""
+    voices = [
+        v
+        for e in TTS_ENGINES
+        if e["name"] == wildcards.engine
+        for v in e.get("train_voices", [])
+    ]
+    options = catalog.download_options(config)
+    return {**options, "train_voices": voices} if voices else options
 
 
 TTS_ENGINES = [engine_spec(e) for e in TTS["engines"]] + [
@@ -208,6 +233,16 @@ TTS_ENGINES = [engine_spec(e) for e in TTS["engines"]] + [
     for v in VOICES
 ]
 TTS_PARAMS = {**TTS, "engines": TTS_ENGINES}
+TTS_TEST_PARAMS = without_train_voices(TTS_PARAMS)
+# phrase-independent speech that the evaluation alone hears (held-out voices)
+HELDOUT_SHARED_SETS = ("general_test", "stream_validation")
+
+
+def tts_params(heldout):
+    """TTS params of a synthesis job: a test set's (heldout) without training-only voices."""
+    return TTS_TEST_PARAMS if heldout else TTS_PARAMS
+
+
 VOICE_FILES += sorted({e["manifest"] for e in TTS_ENGINES if "manifest" in e})
 
 

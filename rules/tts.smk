@@ -52,7 +52,7 @@ rule synthesize_model_clips:
     conda:
         "../envs/tts.yaml"
     params:
-        tts=TTS_PARAMS,
+        tts=lambda wc: tts_params(wc.tts_set.endswith("_test")),
         n_shards=shard_count,
         heldout=lambda wc: wc.tts_set.endswith("_test"),
         seed=SEED,
@@ -73,9 +73,9 @@ rule synthesize_shared_clips:
     conda:
         "../envs/tts.yaml"
     params:
-        tts=TTS_PARAMS,
+        tts=lambda wc: tts_params(wc.shared_set in HELDOUT_SHARED_SETS),
         n_shards=shard_count,
-        heldout=lambda wc: wc.shared_set in ("general_test", "stream_validation"),
+        heldout=lambda wc: wc.shared_set in HELDOUT_SHARED_SETS,
         seed=SEED,
     script:
         "../scripts/synthesize_clips.py"

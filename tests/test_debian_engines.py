@@ -104,6 +104,42 @@ def test_mbrola_voices_and_heldout_split(mbrola_manifest):
         tts.MbrolaEngine(mbrola_manifest, voices=["us1", "fr1"])
 
 
+def test_mbrola_accented_voices_train_only(tmp_path):
+    manifest = tmp_path / "mbrola.json"
+    fields = {"name": "mbrola", "available": True, "root": "root", "binary": "root/usr/bin/espeak-ng", "data": "root/usr/lib"}
+    write_json(manifest, {**fields, "voices": ["en1", "us1", "us2", "us3"]})
+    with pytest.raises(WakeforgeError, match="mbrola has no voice ro1"):  # not fetched
+        tts.MbrolaEngine(manifest, train_voices=["ro1-en"])
+    write_json(manifest, {**fields, "voices": ["en1", "ro1", "sw2", "us1", "us2", "us3"]})
+    both = ["ro1-en", "sw2-en"]
+    assert tts.MbrolaEngine(manifest, train_voices=both, heldout=False).voices == ["us1", "us2", "en1", *both]
+    assert tts.MbrolaEngine(manifest, train_voices=both, heldout=True).voices == ["us3"]
+    assert tts.MbrolaEngine(manifest, train_voices=both).voices == ["us1", "us2", "en1", "us3", *both]
+    for bad in ("ro1", "xx1-en", "us1-en"):
+        with pytest.raises(WakeforgeError, match=f"mbrola has no accented voice '{bad}' for train_voices"):
+            tts.MbrolaEngine(manifest, train_voices=[bad])
+    engines, _ = tts.available_engines([{"name": "mbrola", "manifest": str(manifest), "train_voices": ["ro1-en"]}], heldout=False)
+    assert engines[0].voices[-1] == "ro1-en"
+    flite = tmp_path / "flite.json"
+    write_json(flite, {**fields, "name": "flite", "voices": list(tts.DEFAULT_FLITE_VOICES)})
+    with pytest.raises(WakeforgeError, match="unknown options for 'flite': train_voices"):
+        tts.available_engines([{"name": "flite", "manifest": str(flite), "train_voices": ["ro1-en"]}])
+
+
+def test_mbrola_fetches_and_speaks_an_accented_voice():
+    """An accented voice's package is fetched beside the others and speaks English in its own timbre."""
+    manifest_path = fetched("mbrola-accent", lambda dest, **kw: tts.fetch_mbrola(dest, train_voices=["ro1-en"], **kw))
+    manifest = debian.read_manifest(manifest_path)
+    assert manifest["voices"] == ["en1", "ro1", "us1", "us2", "us3"] and "mbrola-ro1" in manifest["packages"]
+    engine = tts.MbrolaEngine(manifest_path, voices=["us2"], train_voices=["ro1-en"], heldout=False)
+    draws = {s: engine.settings(rng(s))["voice"] for s in range(20)}
+    seed = next(s for s, v in draws.items() if v == "ro1-en")
+    accented = engine.synthesize("hey saga", rng(seed))
+    assert 0.3 * SAMPLE_RATE < len(accented) < 3 * SAMPLE_RATE and np.abs(accented).max() > 3000
+    plain = tts.MbrolaEngine(manifest_path, voices=["us2"]).synthesize("hey saga", rng(seed))
+    assert not np.array_equal(accented[: len(plain)], plain[: len(accented)])
+
+
 def test_mbrola_synthesis_is_seeded_and_varies(mbrola_manifest):
     engines, skipped = tts.available_engines([{"name": "mbrola", "manifest": str(mbrola_manifest)}], heldout=False)
     mbrola = engines[0]

@@ -266,6 +266,14 @@ def test_config_change_makes_only_its_stage_stale(workflow: Path):
     talk = dry_run_with(workflow, "assets: {use_debian_speech: true}\n")
     assert {"fetch_debian_audio", "build_background", "augment_model_clips", "train_model"} <= talk
     assert "synthesize_model_clips" not in talk and "fetch_tts_engine" not in talk
+    # accented MBROLA voices for training: mbrola is fetched again with them; only the training
+    # sets' synthesis params change (test sets rerun only because the manifest is rewritten)
+    engines = "[piper, espeak, flite, {name: mbrola, train_voices: [ro1-en]}, pico, rhvoice]"
+    proc = dry_run(workflow, f"tts: {{engines: {engines}}}\n")
+    assert {"fetch_tts_engine", "synthesize_model_clips", "synthesize_shared_clips", "train_model"} <= planned_rules(proc)
+    jobs = (proc.stdout + proc.stderr).split("\nrule ")
+    changed = {m for job in jobs if "Params have changed" in job for m in re.findall(r"(?:tts_set|shared_set)=(\w+)", job)}
+    assert changed == {"positive_train", "adversarial_train", "general_train", "stream_train"}
 
 
 def test_script_change_makes_only_its_stage_stale(workflow: Path):
@@ -311,6 +319,15 @@ def test_bad_config_is_one_clear_error(workflow: Path):
     proc = snakemake(workflow, "-n", "--config", "n_sampels=5", check=False)
     assert proc.returncode != 0
     assert "n_sampels" in proc.stdout + proc.stderr
+    assert "Traceback" not in proc.stdout + proc.stderr
+
+
+def test_accented_voices_for_another_engine_are_one_clear_error(workflow: Path):
+    extra = workflow / "bad_engine.yaml"
+    extra.write_text("tts: {engines: [{name: flite, train_voices: [ro1-en]}]}\n")
+    proc = snakemake(workflow, "-n", "--configfile", str(TINY), str(extra), check=False)
+    assert proc.returncode != 0
+    assert "config key tts.engines: train_voices is for mbrola only, not flite" in proc.stdout + proc.stderr
     assert "Traceback" not in proc.stdout + proc.stderr
 
 

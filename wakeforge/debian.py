@@ -243,6 +243,27 @@ PACKAGES: dict[str, tuple[DebPackage, ...]] = {
     ),
 }  # fmt: skip
 
+# MBROLA voices of other languages that espeak-ng 1.51 also reads English with (its voices
+# mb-<voice>-en: English phonemes in that speaker's diphones, an accent), fetched beside the
+# "mbrola" packages only when config names them (tts.engines: mbrola's train_voices); non-free
+MBROLA_ACCENT_PACKAGES: dict[str, DebPackage] = {
+    "af1": _data_package("mbrola-af1", "0.0.20040426+repack2-5", "non-free/m/mbrola-af1", 5_773_396, "6f5cc0d237a7fe476c07b5eeb38fd2759e3ef7baf8fb39347c3f0a0c929787b3"),  # Afrikaans, male
+    "de1": _data_package("mbrola-de1", "2.050+repack2-4", "non-free/m/mbrola-de1", 8_952_792, "f56dea7c863d6e085b075babc1b899e30247c1aba51d03c71cb01fa2a48f3425"),  # German, female
+    "de2": _data_package("mbrola-de2", "0.0.19990106+repack2-4", "non-free/m/mbrola-de2", 8_462_036, "d229fd4d1d9cac89a838c0b1761c615bd3bc8d46a7d9709a69e68f35f3ede0fe"),  # German, male
+    "de3": _data_package("mbrola-de3", "1.0+repack2-4", "non-free/m/mbrola-de3", 9_656_560, "d63da9cbb76807ff8c6c99d7fb1297e9518d04f14b3ded297d8c3d1e5c34f2b5"),  # German, female
+    "de4": _data_package("mbrola-de4", "0.0.20020812+repack2-4", "non-free/m/mbrola-de4", 17_394_164, "02d541463cf5c86463a6a5fdfdbd93ffbe1553b122b360f824e44ca19851921a"),  # German, male
+    "de5": _data_package("mbrola-de5", "1.0+repack2-4", "non-free/m/mbrola-de5", 12_024_540, "9cfb2737ee7b070ac7768daa3f5cd9191adba403fdaa564cd03ed01d3075d80d"),  # German, female
+    "fr1": _data_package("mbrola-fr1", "2.050+repack2-4", "non-free/m/mbrola-fr1", 4_394_940, "3b3fc10f27c2b202b188492f17d1929a2a3dc9ddecbcb08120610bc68e352202"),  # French, male
+    "fr4": _data_package("mbrola-fr4", "0.0.19990521+repack2-5", "non-free/m/mbrola-fr4", 5_314_464, "3c19935aa7a6c897c7c033a0c964344b64ff3076b431d2544706a3d4574e1a0f"),  # French, female
+    "gr2": _data_package("mbrola-gr2", "0.0.20010521+repack2-5", "non-free/m/mbrola-gr2", 5_443_936, "e6f167f3d34994aaf4472a1c265d1a174d11ed353aa60dc9717943c42b236db7"),  # Greek, male
+    "hu1": _data_package("mbrola-hu1", "1.002+repack2-5", "non-free/m/mbrola-hu1", 6_386_544, "f37637259a2309cc1fea769b39c4cc6c40c3427bf5680c4a8ad042c4283b6c28"),  # Hungarian, male
+    "nl2": _data_package("mbrola-nl2", "0.5+repack2-5", "non-free/m/mbrola-nl2", 11_904_396, "4b3dbbcca234b93de3ac20e1b7d0e2eee4446764d527bd7a7dcaea8c715cc5e0"),  # Dutch, male
+    "pl1": _data_package("mbrola-pl1", "0.1+repack2-5", "non-free/m/mbrola-pl1", 3_555_600, "1bb4f93ef7197c6ab3a4880530f63a71d8c1afadb425a91b045728aa80143d9b"),  # Polish, female
+    "ro1": _data_package("mbrola-ro1", "1.00+repack2-5", "non-free/m/mbrola-ro1", 2_842_448, "57c503b8b8c3f091ce5e62a9399278ae1795cd89d29489906c9df00d04dac05e"),  # Romanian, male
+    "sw1": _data_package("mbrola-sw1", "1.00+repack2-5", "non-free/m/mbrola-sw1", 8_353_020, "872ac61d97272e4809e154e17f25a91dcb8eddbb3eb9bd510e4fe4edf89da5ad"),  # Swedish, male
+    "sw2": _data_package("mbrola-sw2", "1.0+repack2-5", "non-free/m/mbrola-sw2", 4_954_148, "6d2a0a3194a99d91a39269826114bb9eb9da21dc97a78078d27050e3464e4782"),  # Swedish, female
+}  # fmt: skip
+
 _MACHINE_TO_ARCH = {"x86_64": "amd64", "amd64": "amd64", "aarch64": "arm64", "arm64": "arm64"}
 
 

@@ -683,12 +683,27 @@ def _run_to_wav(command: Sequence[str], env: Mapping[str, str], stdin: str | Non
 # --------------------------------------------------------------------------------------------
 
 
-def fetch_mbrola(dest: str | Path, mirrors: Sequence[str] = debian.DEFAULT_MIRRORS, **download_options: Any) -> dict[str, Any]:
+def accent_voice_package(voice: str) -> debian.DebPackage:
+    """The Debian package of an accented MBROLA voice as ``train_voices`` names it (``de2-en``:
+    espeak-ng's ``mb-de2-en``, the German voice de2 reading English)."""
+    base = voice.removesuffix("-en")
+    if not voice.endswith("-en") or base not in debian.MBROLA_ACCENT_PACKAGES:
+        known = ", ".join(f"{v}-en" for v in debian.MBROLA_ACCENT_PACKAGES)
+        raise WakeforgeError(f"config key 'tts.engines': mbrola has no accented voice {voice!r} for train_voices (known: {known})")
+    return debian.MBROLA_ACCENT_PACKAGES[base]
+
+
+def fetch_mbrola(
+    dest: str | Path, mirrors: Sequence[str] = debian.DEFAULT_MIRRORS, train_voices: Sequence[str] = (), **download_options: Any
+) -> dict[str, Any]:
     """Fetch espeak-ng 1.51 and the MBROLA program and voices (Debian packages) into ``dest``, link
     the voices where espeak-ng looks for them, and check that a voice speaks: the manifest
-    (``available``, ``binary``, ``data``, ``voices`` or ``reason``); see :func:`wakeforge.debian.fetch`."""
+    (``available``, ``binary``, ``data``, ``voices`` or ``reason``); see :func:`wakeforge.debian.fetch`.
+    ``train_voices``: accented voices (``de2-en``) whose packages are fetched too."""
     dest = Path(dest)
-    manifest = debian.fetch("mbrola", dest, mirrors, **download_options)
+    extra = [accent_voice_package(v) for v in dict.fromkeys(train_voices)]
+    packages = (*debian.PACKAGES["mbrola"], *extra) if extra else None
+    manifest = debian.fetch("mbrola", dest, mirrors, packages=packages, **download_options)
     if not manifest["available"]:
         return manifest
     root = dest / manifest["root"]
@@ -720,6 +735,9 @@ class MbrolaEngine(TTSEngine):
     the other engines has. Each clip draws a voice, a speed (``base_wpm / length_scale`` words per
     minute, as :class:`EspeakEngine`) and a pitch (0-99 from ``pitch``). No randomness inside.
     The voices are non-free (Debian non-free: non-commercial, non-military use).
+    ``train_voices`` adds voices of other languages reading English with their accent
+    (espeak-ng's ``mb-<voice>-en``, e.g. ``de2-en``) to the training sets only; the test sets keep
+    the held-out share of ``voices``.
 
     Raises :class:`EngineUnavailable` when the manifest (of :func:`fetch_mbrola`) says it could
     not be fetched or run.
@@ -733,12 +751,16 @@ class MbrolaEngine(TTSEngine):
         voices: Sequence[str] = DEFAULT_MBROLA_VOICES,
         heldout: bool | None = None,
         base_wpm: float = 175.0,
+        train_voices: Sequence[str] = (),
     ):
-        manifest = _debian_engine_manifest("mbrola", manifest_path, voices)
+        for voice in train_voices:
+            accent_voice_package(voice)  # a known accented voice, else a one-line error
+        manifest = _debian_engine_manifest("mbrola", manifest_path, [*voices, *(v.removesuffix("-en") for v in train_voices)])
         self.binary = str(debian.resolve(manifest_path, manifest["binary"]))
         self.data = str(debian.resolve(manifest_path, manifest["data"]))
         self.env = debian.run_env(debian.resolve(manifest_path, manifest["root"]))
-        self.voices = heldout_split(voices, heldout)
+        # accented voices speak the training sets only (never held out; the test sets keep us3)
+        self.voices = heldout_split(voices, heldout) + (list(dict.fromkeys(train_voices)) if heldout is not True else [])
         if not self.voices:
             raise WakeforgeError("config key 'tts.engines': mbrola has no voices left for this split")
         self.base_wpm = float(base_wpm)
@@ -902,7 +924,7 @@ class RhvoiceEngine(TTSEngine):
 # the engines whose programs come from Debian's archive: (fetch function, engine, its options)
 DEBIAN_ENGINES = {
     "flite": (fetch_flite, FliteEngine, ("voices",)),
-    "mbrola": (fetch_mbrola, MbrolaEngine, ("voices", "base_wpm")),
+    "mbrola": (fetch_mbrola, MbrolaEngine, ("voices", "base_wpm", "train_voices")),
     "pico": (fetch_pico, PicoEngine, ("voices",)),
     "rhvoice": (fetch_rhvoice, RhvoiceEngine, ("voices",)),
 }
@@ -943,7 +965,7 @@ def available_engines(
     ``requested`` holds names (``"piper"``, ``"espeak"``) or mappings ``{"name": ..., "weight": ...,
     **options}`` (Piper: ``model``, ``config``, ``speakers``, ``threads``, ``device``; eSpeak:
     ``voices``, ``variants``, ``base_wpm``; flite, pico and rhvoice: ``manifest``, ``voices``; mbrola:
-    ``manifest``, ``voices``, ``base_wpm``). ``threads`` and
+    ``manifest``, ``voices``, ``base_wpm``, ``train_voices``). ``threads`` and
     ``device`` (see :class:`PiperEngine`)
     are the Piper defaults; ``heldout`` picks eSpeak's variants (:func:`split_variants`: False for
     training sets, True for test sets). Each built engine gets a ``weight`` attribute. A broken voice
