@@ -268,12 +268,19 @@ def test_config_change_makes_only_its_stage_stale(workflow: Path):
     assert "synthesize_model_clips" not in talk and "fetch_tts_engine" not in talk
     # accented MBROLA voices for training: mbrola is fetched again with them; only the training
     # sets' synthesis params change (test sets rerun only because the manifest is rewritten)
-    engines = "[piper, espeak, flite, {name: mbrola, train_voices: [ro1-en]}, pico, rhvoice]"
+    names = ("piper", "espeak", "flite", "mbrola", "pico", "rhvoice")  # as config.yaml lists them
+    engines = ", ".join(f"{{name: {n}, weight: 1.0" + (", train_voices: [ro1-en]}" if n == "mbrola" else "}") for n in names)
+    engines = f"[{engines}]"
     proc = dry_run(workflow, f"tts: {{engines: {engines}}}\n")
     assert {"fetch_tts_engine", "synthesize_model_clips", "synthesize_shared_clips", "train_model"} <= planned_rules(proc)
-    jobs = (proc.stdout + proc.stderr).split("\nrule ")
-    changed = {m for job in jobs if "Params have changed" in job for m in re.findall(r"(?:tts_set|shared_set)=(\w+)", job)}
-    assert changed == {"positive_train", "adversarial_train", "general_train", "stream_train"}
+    # the synthesis jobs alone (as if mbrola were fetched already): which sets' params changed
+    sets = ("positive_train", "positive_test", "adversarial_train", "adversarial_test")
+    clips = [f"results/hey_saga/clips/{s}/0.npz" for s in sets]
+    clips += [f"resources/clips/{s}/0.npz" for s in ("general_train", "general_test", "stream_train", "stream_validation")]
+    synthesis = ("--allowed-rules", "synthesize_model_clips", "synthesize_shared_clips")
+    proc = snakemake(workflow, "-n", *clips, *synthesis, "--configfile", str(TINY), str(workflow / "overlay.yaml"))
+    rerun = set(re.findall(r"(?:tts_set|shared_set)=(\w+)", proc.stdout + proc.stderr))
+    assert rerun == {"positive_train", "adversarial_train", "general_train", "stream_train"}
 
 
 def test_script_change_makes_only_its_stage_stale(workflow: Path):
@@ -322,18 +329,21 @@ def test_bad_config_is_one_clear_error(workflow: Path):
     assert "Traceback" not in proc.stdout + proc.stderr
 
 
-def test_accented_voices_for_another_engine_are_one_clear_error(workflow: Path):
-    extra = workflow / "bad_engine.yaml"
-    extra.write_text("tts: {engines: [{name: flite, train_voices: [ro1-en]}]}\n")
-    proc = snakemake(workflow, "-n", "--configfile", str(TINY), str(extra), check=False)
+def assert_one_clear_error(workdir: Path, overlay: str, message: str) -> None:
+    """A dry run with ``overlay`` layered over the tiny config fails with ``message``, no traceback."""
+    extra = workdir / "bad_overlay.yaml"
+    extra.write_text(overlay)
+    proc = snakemake(workdir, "-n", "--configfile", str(TINY), str(extra), check=False)
     assert proc.returncode != 0
-    assert "config key tts.engines: train_voices is for mbrola only, not flite" in proc.stdout + proc.stderr
+    assert message in proc.stdout + proc.stderr
     assert "Traceback" not in proc.stdout + proc.stderr
 
 
+def test_accented_voices_for_another_engine_are_one_clear_error(workflow: Path):
+    overlay = "tts: {engines: [{name: flite, train_voices: [ro1-en]}]}\n"
+    assert_one_clear_error(workflow, overlay, "config key tts.engines: train_voices is for mbrola only, not flite")
+
+
 def test_missing_background_folder_is_named_before_any_job(workflow: Path):
-    extra = workflow / "bad_background.yaml"
-    extra.write_text("background_dirs: [/no/such/folder]\n")
-    proc = snakemake(workflow, "-n", "--configfile", str(TINY), str(extra), check=False)
-    assert proc.returncode != 0
-    assert "config key background_dirs: '/no/such/folder' is not a folder" in proc.stdout + proc.stderr
+    message = "config key background_dirs: '/no/such/folder' is not a folder"
+    assert_one_clear_error(workflow, "background_dirs: [/no/such/folder]\n", message)
