@@ -158,13 +158,17 @@ STREAM_HOURS = {
 }
 
 
+def is_heldout(wildcards):
+    """Whether a job's clip set or stream is for evaluation only: anything not named *train
+    (positive_test, general_test, stream_validation, stream "validation")."""
+    keys = ("stream", "model_set", "tts_set", "general_set", "shared_set")
+    name = next((wildcards[k] for k in keys if k in wildcards.keys()), "")
+    return not name.endswith("train")
+
+
 def augment_pool(wildcards):
     """Training sets draw rooms and backgrounds from the training pool; test sets from the held-out pool."""
-    name = wildcards.get(
-        "model_set", wildcards.get("tts_set", wildcards.get("general_set", ""))
-    )
-    name = wildcards.get("stream", name)
-    return "train" if name.endswith("train") else "heldout"
+    return "heldout" if is_heldout(wildcards) else "train"
 
 
 # Full-data tier (wakeforge/catalog.py): which downloads are used, and the TTS engines they add.
@@ -234,13 +238,11 @@ TTS_ENGINES = [engine_spec(e) for e in TTS["engines"]] + [
 ]
 TTS_PARAMS = {**TTS, "engines": TTS_ENGINES}
 TTS_TEST_PARAMS = without_train_voices(TTS_PARAMS)
-# phrase-independent speech that the evaluation alone hears (held-out voices)
-HELDOUT_SHARED_SETS = ("general_test", "stream_validation")
 
 
-def tts_params(heldout):
-    """TTS params of a synthesis job: a test set's (heldout) without training-only voices."""
-    return TTS_TEST_PARAMS if heldout else TTS_PARAMS
+def tts_params(wildcards):
+    """TTS params of a synthesis job: a held-out set's without training-only voices."""
+    return TTS_TEST_PARAMS if is_heldout(wildcards) else TTS_PARAMS
 
 
 VOICE_FILES += sorted({e["manifest"] for e in TTS_ENGINES if "manifest" in e})

@@ -52,9 +52,9 @@ rule synthesize_model_clips:
     conda:
         "../envs/tts.yaml"
     params:
-        tts=lambda wc: tts_params(wc.tts_set.endswith("_test")),
+        tts=tts_params,
         n_shards=shard_count,
-        heldout=lambda wc: wc.tts_set.endswith("_test"),
+        heldout=is_heldout,
         seed=SEED,
     script:
         "../scripts/synthesize_clips.py"
@@ -73,9 +73,9 @@ rule synthesize_shared_clips:
     conda:
         "../envs/tts.yaml"
     params:
-        tts=lambda wc: tts_params(wc.shared_set in HELDOUT_SHARED_SETS),
+        tts=tts_params,
         n_shards=shard_count,
-        heldout=lambda wc: wc.shared_set in HELDOUT_SHARED_SETS,
+        heldout=is_heldout,
         seed=SEED,
     script:
         "../scripts/synthesize_clips.py"

@@ -683,14 +683,15 @@ def _run_to_wav(command: Sequence[str], env: Mapping[str, str], stdin: str | Non
 # --------------------------------------------------------------------------------------------
 
 
-def accent_voice_package(voice: str) -> debian.DebPackage:
-    """The Debian package of an accented MBROLA voice as ``train_voices`` names it (``de2-en``:
-    espeak-ng's ``mb-de2-en``, the German voice de2 reading English)."""
+def accent_voice_base(voice: str) -> str:
+    """The MBROLA voice (its Debian package: ``debian.MBROLA_ACCENT_PACKAGES``) of an accented
+    voice as ``train_voices`` names it (``de2-en``: espeak-ng's ``mb-de2-en``, the German voice
+    de2 reading English); an unknown name is a one-line error."""
     base = voice.removesuffix("-en")
     if not voice.endswith("-en") or base not in debian.MBROLA_ACCENT_PACKAGES:
         known = ", ".join(f"{v}-en" for v in debian.MBROLA_ACCENT_PACKAGES)
         raise WakeforgeError(f"config key 'tts.engines': mbrola has no accented voice {voice!r} for train_voices (known: {known})")
-    return debian.MBROLA_ACCENT_PACKAGES[base]
+    return base
 
 
 def fetch_mbrola(
@@ -701,7 +702,7 @@ def fetch_mbrola(
     (``available``, ``binary``, ``data``, ``voices`` or ``reason``); see :func:`wakeforge.debian.fetch`.
     ``train_voices``: accented voices (``de2-en``) whose packages are fetched too."""
     dest = Path(dest)
-    extra = [accent_voice_package(v) for v in dict.fromkeys(train_voices)]
+    extra = [debian.MBROLA_ACCENT_PACKAGES[accent_voice_base(v)] for v in dict.fromkeys(train_voices)]
     packages = (*debian.PACKAGES["mbrola"], *extra) if extra else None
     manifest = debian.fetch("mbrola", dest, mirrors, packages=packages, **download_options)
     if not manifest["available"]:
@@ -753,9 +754,7 @@ class MbrolaEngine(TTSEngine):
         base_wpm: float = 175.0,
         train_voices: Sequence[str] = (),
     ):
-        for voice in train_voices:
-            accent_voice_package(voice)  # a known accented voice, else a one-line error
-        manifest = _debian_engine_manifest("mbrola", manifest_path, [*voices, *(v.removesuffix("-en") for v in train_voices)])
+        manifest = _debian_engine_manifest("mbrola", manifest_path, [*voices, *map(accent_voice_base, train_voices)])
         self.binary = str(debian.resolve(manifest_path, manifest["binary"]))
         self.data = str(debian.resolve(manifest_path, manifest["data"]))
         self.env = debian.run_env(debian.resolve(manifest_path, manifest["root"]))
