@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import yaml
 
 from wakeforge import debian, tts
 from wakeforge.audio import SAMPLE_RATE, write_json
@@ -115,6 +116,10 @@ def test_mbrola_accented_voices_train_only(tmp_path):
     assert tts.MbrolaEngine(manifest, train_voices=both, heldout=False).voices == ["us1", "us2", "en1", *both]
     assert tts.MbrolaEngine(manifest, train_voices=both, heldout=True).voices == ["us3"]
     assert tts.MbrolaEngine(manifest, train_voices=both).voices == ["us1", "us2", "en1", "us3", *both]
+    # the config schema offers exactly the pinned voices
+    schema = yaml.safe_load((Path(__file__).resolve().parents[1] / "config" / "schema.yaml").read_text())
+    engine = schema["properties"]["tts"]["properties"]["engines"]["items"]["oneOf"][1]
+    assert engine["properties"]["train_voices"]["items"]["enum"] == [f"{v}-en" for v in debian.MBROLA_ACCENT_PACKAGES]
     for bad in ("ro1", "xx1-en", "us1-en"):
         with pytest.raises(WakeforgeError, match=f"mbrola has no accented voice '{bad}' for train_voices"):
             tts.MbrolaEngine(manifest, train_voices=[bad])
