@@ -124,6 +124,10 @@ rule build_background:
         babble=shared_shards("resources/clips/{set}/{shard}.npz", "general_train")[
             :BABBLE_SHARDS
         ],
+        # the held-out pool's babble: test voices reading test sentences, never training speech
+        heldout_babble=shared_shards(
+            "resources/clips/{set}/{shard}.npz", "general_test"
+        )[:HELDOUT_BABBLE_SHARDS],
         downloaded=when("audioset", rules.decode_audioset.output.manifest)
         + when("fma", rules.decode_fma.output.manifest),
         music=(

@@ -44,8 +44,10 @@ if PERSONAL["folder"] and not os.path.isdir(PERSONAL["folder"]):
     )
 MODEL_SETS = {**TTS_SETS, **{s: 1 for s in PERSONAL_SETS}}
 STREAM_SENTENCE_SECONDS = 3.0
-# general_train shards whose speech becomes babble backgrounds (5000 sentences at the default size)
+# general_train shards whose speech becomes babble backgrounds (5000 sentences at the default size),
+# and general_test shards (held-out voices and sentences) for the held-out babble files
 BABBLE_SHARDS = 10
+HELDOUT_BABBLE_SHARDS = 2
 SHARED_SETS = {
     "general_train": config["n_general_samples"],
     "general_test": config["n_general_samples_val"],

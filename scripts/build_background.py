@@ -36,8 +36,11 @@ def main(smk):
     log = logging.getLogger("build_background")
     dest = Path(smk.output.manifest).parent
     babble, _ = load_clip_sets(smk.input.babble)
+    heldout_babble, _ = load_clip_sets(smk.input.heldout_babble)
     p = smk.params
-    paths = synthesize_background(dest / "synthetic", rng_for(p.seed, "background"), p.n_files, p.seconds, babble)
+    paths = synthesize_background(
+        dest / "synthetic", rng_for(p.seed, "background"), p.n_files, p.seconds, babble, heldout_babble
+    )
     if p.background_dirs:
         user, skipped = import_user_background(p.background_dirs, dest / "user", MAX_IMPORTED_FILES)
         log.info("imported %d background files from background_dirs (%d unreadable, skipped)", len(user), skipped)

@@ -269,6 +269,38 @@ def test_synthesize_background_kinds_hum_and_determinism(tmp_path):
             assert f[band][np.argmax(psd[band] * (f[band] < f0 * 1.5))] == pytest.approx(f0, abs=1)
 
 
+def _tone(hz: float, n: int) -> np.ndarray:
+    return (np.sin(2 * np.pi * hz * np.arange(n) / SAMPLE_RATE) * 8000).astype(np.int16)
+
+
+def test_heldout_babble_files_mix_only_heldout_speech(tmp_path):
+    """The babble files of the held-out pool mix the held-out speech and the training pool's
+    babble mixes only the training speech (tones here, told apart by their frequency)."""
+    from wakeforge import augment
+
+    paths = assets.synthesize_background(
+        tmp_path / "bg", rng_for(4, "bg"), 24, 1.0, [_tone(300, 4000)], [_tone(2000, 4000)]
+    )
+    assets.write_manifest(paths, tmp_path / "manifest.tsv")
+
+    def babble_tones(pool):
+        tones = []
+        for p in augment.pool_paths(str(tmp_path / "manifest.tsv"), pool):
+            if assets.kind_of(p) == "babble":
+                x, _ = sf.read(str(p))
+                f, psd = signal.welch(x, SAMPLE_RATE, nperseg=1600)
+                tones.append(round(f[np.argmax(psd)] / 100) * 100)
+        return tones
+
+    assert babble_tones("heldout") == [2000]
+    assert babble_tones("train") == [300] * 5
+    # without held-out speech every babble file mixes the training speech, as before
+    old = assets.synthesize_background(tmp_path / "old", rng_for(4, "bg"), 24, 1.0, [_tone(300, 4000)])
+    assert [p.name for p in old] == [p.name for p in paths]
+    babble = sorted(p.name for p in paths if assets.kind_of(p) == "babble")
+    assert [b.name for a, b in zip(old, paths) if _sha(a) != _sha(b)] == [babble[4]]
+
+
 def test_synthesize_background_without_babble(tmp_path):
     paths = assets.synthesize_background(tmp_path, rng_for(2, "bg"), 6, 1.0, None)
     assert not any(assets.kind_of(p) == "babble" for p in paths)

@@ -39,7 +39,7 @@ from scipy import signal
 from scipy.io import wavfile
 
 from .audio import SAMPLE_RATE, atomic_path, read_audio, resample, to_float, write_wav
-from .augment import colored_noise
+from .augment import colored_noise, is_heldout_asset
 from .catalog import REFERENCE_MODELS, REFERENCE_SHA256
 from .errors import WakeforgeError
 
@@ -537,6 +537,7 @@ def synthesize_background(
     n_files: int,
     seconds: float,
     babble_clips: Sequence[np.ndarray] | None = None,
+    heldout_babble_clips: Sequence[np.ndarray] | None = None,
 ) -> list[Path]:
     """Write ``n_files`` synthetic background wavs of ``seconds`` each (16 kHz mono, 16-bit).
 
@@ -546,10 +547,16 @@ def synthesize_background(
     or float speech at 16 kHz) are given, babble of 3-8 overlapping voices. Files are named
     ``<kind>_<index:04d>.wav`` (kind: white, pink, brown, blue, violet, hum50, hum60, fan, babble)
     at a random level between -32 and -16 dBFS RMS.
+
+    The babble files that fall in the held-out pool (:func:`wakeforge.augment.is_heldout_asset`
+    of their index among the babble files) mix ``heldout_babble_clips`` when given, so that speech
+    heard in training never reaches the test sets as background.
     """
     dest_dir = Path(dest_dir)
     dest_dir.mkdir(parents=True, exist_ok=True)
     clips = [c for c in (babble_clips or []) if len(c) > 0]
+    heldout_clips = [c for c in (heldout_babble_clips or []) if len(c) > 0] or clips
+    n_babble = 0
     categories = ["noise", "hum", "fan"] + (["babble"] if clips else [])
     if babble_clips is not None and not clips:
         log.warning("synthesize_background: babble_clips given but all empty; no babble files")
@@ -571,7 +578,8 @@ def synthesize_background(
         elif cat == "fan":
             kind, x = "fan", _fan(n, rng)
         else:
-            kind, x = "babble", _babble(n, rng, clips)
+            kind, x = "babble", _babble(n, rng, heldout_clips if is_heldout_asset(n_babble) else clips)
+            n_babble += 1
         path = dest_dir / f"{kind}_{i:04d}.wav"
         write_wav(path, _level(x, rng))
         out.append(path)

@@ -71,6 +71,11 @@ HELDOUT_EVERY = 5
 POOLS = ("train", "heldout", "all")
 
 
+def is_heldout_asset(index: int) -> bool:
+    """Whether the ``index``-th file of a kind (in path order) is in the held-out pool."""
+    return index % HELDOUT_EVERY == HELDOUT_EVERY - 1
+
+
 # At most this much audio of one pool is loaded by one job (about 460 MB of float32; the embedded
 # tier has under 2 h): with the full tier's hours of AudioSet and FMA, each job takes its own seeded
 # subset instead of all of it.
@@ -109,8 +114,7 @@ def pool_entries(manifest_path: str, pool: str) -> list:
     chosen = []
     for entries in by_kind.values():
         for i, entry in enumerate(entries):
-            heldout = len(entries) > 1 and i % HELDOUT_EVERY == HELDOUT_EVERY - 1
-            if pool == "all" or heldout == (pool == "heldout"):
+            if pool == "all" or is_heldout_asset(i) == (pool == "heldout"):
                 chosen.append(entry)
     return chosen
 
