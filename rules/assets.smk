@@ -60,9 +60,29 @@ rule fetch_tts_engine:
         "../envs/tts.yaml"
     params:
         mirrors=config["assets"]["debian_mirrors"],
-        options=engine_fetch_options,
+        options=catalog.download_options(config),
     script:
         "../scripts/fetch_tts_engine.py"
+
+
+rule fetch_mbrola_accents:
+    input:
+        base=engine_manifest("mbrola"),
+    output:
+        manifest=MBROLA_ACCENTS,
+    log:
+        "logs/fetch_mbrola_accents.log",
+    benchmark:
+        "results/benchmarks/fetch_mbrola_accents.tsv"
+    localrule: True
+    conda:
+        "../envs/tts.yaml"
+    params:
+        voices=MBROLA_TRAIN_VOICES,
+        mirrors=config["assets"]["debian_mirrors"],
+        options=catalog.download_options(config),
+    script:
+        "../scripts/fetch_mbrola_accents.py"
 
 
 rule fetch_debian_audio:

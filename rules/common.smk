@@ -196,8 +196,13 @@ def engine_manifest(name):
     return f"resources/{name}/{name}.json"
 
 
+# the accented MBROLA voices of mbrola's train_voices (rule fetch_mbrola_accents): their manifest
+MBROLA_ACCENTS = "resources/mbrola_accents/mbrola_accents.json"
+
+
 def engine_spec(engine):
-    """A tts.engines entry as a mapping; a Debian engine's names the manifest of its fetch rule."""
+    """A tts.engines entry as a mapping; a Debian engine's names the manifest of its fetch rule
+    (mbrola's with train_voices also that of its accented voices)."""
     spec = {"name": engine} if isinstance(engine, str) else dict(engine)
     if "train_voices" in spec and spec["name"] != "mbrola":
         raise WorkflowError(
@@ -205,6 +210,8 @@ def engine_spec(engine):
         )
     if spec["name"] in DEBIAN_ENGINES:
         spec["manifest"] = engine_manifest(spec["name"])
+    if spec.get("train_voices"):
+        spec["accents"] = MBROLA_ACCENTS
     return spec
 
 
@@ -212,21 +219,10 @@ def without_train_voices(tts):
     """The TTS params of the test sets: training-only voices left out, so adding them reruns
     only the training sets' synthesis."""
     engines = [
-        {k: v for k, v in e.items() if k != "train_voices"} for e in tts["engines"]
+        {k: v for k, v in e.items() if k not in ("train_voices", "accents")}
+        for e in tts["engines"]
     ]
     return {**tts, "engines": engines}
-
-
-def engine_fetch_options(wildcards):
-    """Download options of an engine's fetch rule; mbrola's also name its accented voices."""
-    voices = [
-        v
-        for e in TTS_ENGINES
-        if e["name"] == wildcards.engine
-        for v in e.get("train_voices", [])
-    ]
-    options = catalog.download_options(config)
-    return {**options, "train_voices": voices} if voices else options
 
 
 TTS_ENGINES = [engine_spec(e) for e in TTS["engines"]] + [
@@ -242,9 +238,17 @@ TTS_PARAMS = {**TTS, "engines": TTS_ENGINES}
 TTS_TEST_PARAMS = without_train_voices(TTS_PARAMS)
 
 
+MBROLA_TRAIN_VOICES = [v for e in TTS_ENGINES for v in e.get("train_voices", [])]
+
+
 def tts_params(wildcards):
     """TTS params of a synthesis job: a held-out set's without training-only voices."""
     return TTS_TEST_PARAMS if is_heldout(wildcards) else TTS_PARAMS
+
+
+def training_voice_files(wildcards):
+    """The accented voices' manifest for a training set's synthesis, when train_voices names any."""
+    return [MBROLA_ACCENTS] if MBROLA_TRAIN_VOICES and not is_heldout(wildcards) else []
 
 
 VOICE_FILES += sorted({e["manifest"] for e in TTS_ENGINES if "manifest" in e})

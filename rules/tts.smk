@@ -43,6 +43,7 @@ rule synthesize_model_clips:
     input:
         text="results/{model}/text/{tts_set}.txt",
         voices=VOICE_FILES,
+        accents=training_voice_files,
     output:
         clips="results/{model}/clips/{tts_set}/{shard}.npz",
     log:
@@ -64,6 +65,7 @@ rule synthesize_shared_clips:
     input:
         text="resources/text/{shared_set}.txt",
         voices=VOICE_FILES,
+        accents=training_voice_files,
     output:
         clips="resources/clips/{shared_set}/{shard}.npz",
     log:

@@ -105,44 +105,65 @@ def test_mbrola_voices_and_heldout_split(mbrola_manifest):
         tts.MbrolaEngine(mbrola_manifest, voices=["us1", "fr1"])
 
 
-def test_mbrola_accented_voices_train_only(tmp_path):
+def test_mbrola_accented_voices_train_only(tmp_path, caplog):
     manifest = tmp_path / "mbrola.json"
     fields = {"name": "mbrola", "available": True, "root": "root", "binary": "root/usr/bin/espeak-ng", "data": "root/usr/lib"}
     write_json(manifest, {**fields, "voices": ["en1", "us1", "us2", "us3"]})
-    with pytest.raises(WakeforgeError, match="mbrola has no voice ro1"):  # not fetched
-        tts.MbrolaEngine(manifest, train_voices=["ro1-en"])
-    write_json(manifest, {**fields, "voices": ["en1", "ro1", "sw2", "us1", "us2", "us3"]})
+    accents = tmp_path / "mbrola_accents.json"
     both = ["ro1-en", "sw2-en"]
-    assert tts.MbrolaEngine(manifest, train_voices=both, heldout=False).voices == ["us1", "us2", "en1", *both]
-    assert tts.MbrolaEngine(manifest, train_voices=both, heldout=True).voices == ["us3"]
-    assert tts.MbrolaEngine(manifest, train_voices=both).voices == ["us1", "us2", "en1", "us3", *both]
+    with pytest.raises(WakeforgeError, match="train_voices need the manifest of rule fetch_mbrola_accents"):
+        tts.MbrolaEngine(manifest, train_voices=both)
+    write_json(accents, {"name": "mbrola_accents", "available": True, "root": "root", "data": "espeak", "voices": ["ro1"]})
+    with pytest.raises(WakeforgeError, match="mbrola_accents.json has no accented voice sw2-en"):  # not fetched
+        tts.MbrolaEngine(manifest, train_voices=both, accents=accents)
+    write_json(accents, {"name": "mbrola_accents", "available": True, "root": "root", "data": "espeak", "voices": ["ro1", "sw2"]})
+    train = tts.MbrolaEngine(manifest, train_voices=both, accents=accents, heldout=False)
+    assert train.voices == ["us1", "us2", "en1", *both] and train.data == str(tmp_path / "espeak")
+    test = tts.MbrolaEngine(manifest, train_voices=both, accents=accents, heldout=True)
+    assert test.voices == ["us3"] and test.data == str(tmp_path / "root/usr/lib")
+    assert tts.MbrolaEngine(manifest, train_voices=both, accents=accents).voices == ["us1", "us2", "en1", "us3", *both]
+    # accented voices that could not be fetched: training goes on without them, saying why
+    write_json(accents, {"name": "mbrola_accents", "available": False, "reason": "connection refused"})
+    with caplog.at_level("WARNING", logger="wakeforge.tts"):
+        assert tts.MbrolaEngine(manifest, train_voices=both, accents=accents, heldout=False).voices == ["us1", "us2", "en1"]
+    assert "without the accented voices ro1-en, sw2-en: connection refused" in caplog.text
     # the config schema offers exactly the pinned voices
     schema = yaml.safe_load((Path(__file__).resolve().parents[1] / "config" / "schema.yaml").read_text())
     engine = schema["properties"]["tts"]["properties"]["engines"]["items"]["oneOf"][1]
     assert engine["properties"]["train_voices"]["items"]["enum"] == [f"{v}-en" for v in debian.MBROLA_ACCENT_PACKAGES]
     for bad in ("ro1", "xx1-en", "us1-en"):
         with pytest.raises(WakeforgeError, match=f"mbrola has no accented voice '{bad}' for train_voices"):
-            tts.MbrolaEngine(manifest, train_voices=[bad])
-    engines, _ = tts.available_engines([{"name": "mbrola", "manifest": str(manifest), "train_voices": ["ro1-en"]}], heldout=False)
-    assert engines[0].voices[-1] == "ro1-en"
+            tts.MbrolaEngine(manifest, train_voices=[bad], accents=accents)
     flite = tmp_path / "flite.json"
     write_json(flite, {**fields, "name": "flite", "voices": list(tts.DEFAULT_FLITE_VOICES)})
     with pytest.raises(WakeforgeError, match="unknown options for 'flite': train_voices"):
         tts.available_engines([{"name": "flite", "manifest": str(flite), "train_voices": ["ro1-en"]}])
 
 
-def test_mbrola_fetches_and_speaks_an_accented_voice():
-    """An accented voice's package is fetched beside the others and speaks English in its own timbre."""
-    manifest_path = fetched("mbrola-accent", lambda dest, **kw: tts.fetch_mbrola(dest, train_voices=["ro1-en"], **kw))
-    manifest = debian.read_manifest(manifest_path)
-    assert manifest["voices"] == ["en1", "ro1", "us1", "us2", "us3"] and "mbrola-ro1" in manifest["packages"]
-    engine = tts.MbrolaEngine(manifest_path, voices=["us2"], train_voices=["ro1-en"], heldout=False)
+def test_mbrola_fetches_and_speaks_an_accented_voice(mbrola_manifest):
+    """An accented voice's package is fetched beside mbrola's, which it leaves as it was, and
+    speaks English in its own timbre."""
+    before = mbrola_manifest.read_bytes()
+    accents = fetched(
+        "mbrola_accents", lambda dest, **kw: tts.fetch_mbrola_accents(dest, mbrola_manifest, ["ro1-en"], **kw)
+    )
+    manifest = debian.read_manifest(accents)
+    assert manifest["voices"] == ["ro1"] and list(manifest["packages"]) == ["mbrola-ro1"]
+    assert mbrola_manifest.read_bytes() == before
+    engines, _ = tts.available_engines(
+        [{"name": "mbrola", "manifest": str(mbrola_manifest), "voices": ["us2"], "train_voices": ["ro1-en"], "accents": str(accents)}],
+        heldout=False,
+    )
+    engine = engines[0]
     draws = {s: engine.settings(rng(s))["voice"] for s in range(20)}
     seed = next(s for s, v in draws.items() if v == "ro1-en")
     accented = engine.synthesize("hey saga", rng(seed))
     assert 0.3 * SAMPLE_RATE < len(accented) < 3 * SAMPLE_RATE and np.abs(accented).max() > 3000
-    plain = tts.MbrolaEngine(manifest_path, voices=["us2"]).synthesize("hey saga", rng(seed))
+    plain = tts.MbrolaEngine(mbrola_manifest, voices=["us2"]).synthesize("hey saga", rng(seed))
     assert not np.array_equal(accented[: len(plain)], plain[: len(accented)])
+    # the base voices still speak from the accents' data folder
+    us2 = next(s for s, v in draws.items() if v == "us2")
+    assert np.array_equal(engine.synthesize("hey saga", rng(us2)), tts.MbrolaEngine(mbrola_manifest, voices=["us2"]).synthesize("hey saga", rng(us2)))
 
 
 def test_mbrola_synthesis_is_seeded_and_varies(mbrola_manifest):

@@ -245,7 +245,8 @@ PACKAGES: dict[str, tuple[DebPackage, ...]] = {
 
 # MBROLA voices of other languages that espeak-ng 1.51 also reads English with (its voices
 # mb-<voice>-en: English phonemes in that speaker's diphones, an accent), fetched beside the
-# "mbrola" packages only when config names them (tts.engines: mbrola's train_voices); non-free
+# "mbrola" packages (tts.fetch_mbrola_accents) only when config names them (tts.engines: mbrola's
+# train_voices); non-free
 MBROLA_ACCENT_PACKAGES: dict[str, DebPackage] = {
     "af1": _data_package("mbrola-af1", "0.0.20040426+repack2-5", "non-free/m/mbrola-af1", 5_773_396, "6f5cc0d237a7fe476c07b5eeb38fd2759e3ef7baf8fb39347c3f0a0c929787b3"),  # Afrikaans, male
     "de1": _data_package("mbrola-de1", "2.050+repack2-4", "non-free/m/mbrola-de1", 8_952_792, "f56dea7c863d6e085b075babc1b899e30247c1aba51d03c71cb01fa2a48f3425"),  # German, female

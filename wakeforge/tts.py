@@ -41,6 +41,7 @@ import json
 import logging
 import math
 import os
+import shutil
 import subprocess
 import tempfile
 from pathlib import Path
@@ -694,40 +695,90 @@ def accent_voice_base(voice: str) -> str:
     return base
 
 
-def fetch_mbrola(
-    dest: str | Path, mirrors: Sequence[str] = debian.DEFAULT_MIRRORS, train_voices: Sequence[str] = (), **download_options: Any
-) -> dict[str, Any]:
+def _mbrola_voice_files(voices_dir: Path) -> dict[str, Path]:
+    """The MBROLA voices unpacked under ``voices_dir`` (``usr/share/mbrola``): name -> voice file."""
+    if not voices_dir.is_dir():
+        return {}
+    return {p.name: p / p.name for p in sorted(voices_dir.iterdir()) if (p / p.name).is_file()}
+
+
+def _link(link: Path, target: Path) -> None:
+    """A relative symlink ``link`` -> ``target`` (so the folders can move together)."""
+    if not link.is_symlink():
+        link.symlink_to(os.path.relpath(target, link.parent))
+
+
+def _probe_mbrola(binary: Path, data_parent: Path, root: Path, voice: str, dest: Path) -> str | None:
+    """Why espeak-ng cannot speak with ``mb-<voice>`` from ``data_parent``, or None when it does."""
+    probe_wav = dest / "probe.wav"
+    _, problem = debian.probe([str(binary), f"--path={data_parent}", "-v", f"mb-{voice}", "-w", str(probe_wav), "test"], root)
+    if problem is None and not (probe_wav.is_file() and probe_wav.stat().st_size > 1000):
+        problem = f"espeak-ng wrote no audio with the MBROLA voice {voice}"
+    probe_wav.unlink(missing_ok=True)
+    return problem
+
+
+def fetch_mbrola(dest: str | Path, mirrors: Sequence[str] = debian.DEFAULT_MIRRORS, **download_options: Any) -> dict[str, Any]:
     """Fetch espeak-ng 1.51 and the MBROLA program and voices (Debian packages) into ``dest``, link
     the voices where espeak-ng looks for them, and check that a voice speaks: the manifest
-    (``available``, ``binary``, ``data``, ``voices`` or ``reason``); see :func:`wakeforge.debian.fetch`.
-    ``train_voices``: accented voices (``de2-en``) whose packages are fetched too."""
+    (``available``, ``binary``, ``data``, ``voices`` or ``reason``); see :func:`wakeforge.debian.fetch`."""
     dest = Path(dest)
-    extra = [debian.MBROLA_ACCENT_PACKAGES[accent_voice_base(v)] for v in dict.fromkeys(train_voices)]
-    packages = (*debian.PACKAGES["mbrola"], *extra) if extra else None
-    manifest = debian.fetch("mbrola", dest, mirrors, packages=packages, **download_options)
+    manifest = debian.fetch("mbrola", dest, mirrors, **download_options)
     if not manifest["available"]:
         return manifest
     root = dest / manifest["root"]
     data = _in_lib_dir(root, "espeak-ng-data")
-    voices_dir = root / "usr" / "share" / "mbrola"
-    voices = sorted(p.name for p in voices_dir.iterdir() if (p / p.name).is_file()) if voices_dir.is_dir() else []
+    voices = _mbrola_voice_files(root / "usr" / "share" / "mbrola")
     if data is None or not voices:
         return _unavailable(manifest, "the unpacked packages hold no espeak-ng data or no MBROLA voice")
     # espeak-ng 1.51 looks for a voice at <data>/mbrola/<voice> (else only under /usr/share/mbrola)
     (data / "mbrola").mkdir(exist_ok=True)
-    for voice in voices:
-        link = data / "mbrola" / voice
-        if not link.is_symlink():
-            link.symlink_to(os.path.relpath(voices_dir / voice / voice, link.parent))
+    for voice, path in voices.items():
+        _link(data / "mbrola" / voice, path)
     binary = root / "usr" / "bin" / "espeak-ng"
-    probe_wav = dest / "probe.wav"
-    _, problem = debian.probe([str(binary), f"--path={data.parent}", "-v", f"mb-{voices[0]}", "-w", str(probe_wav), "test"], root)
-    if problem is None and not (probe_wav.is_file() and probe_wav.stat().st_size > 1000):
-        problem = f"espeak-ng wrote no audio with the MBROLA voice {voices[0]}"
-    probe_wav.unlink(missing_ok=True)
+    problem = _probe_mbrola(binary, data.parent, root, next(iter(voices)), dest)
     if problem is not None:
         return _unavailable(manifest, problem)
-    return {**manifest, "binary": _relative(dest, binary), "data": _relative(dest, data.parent), "voices": voices}
+    return {**manifest, "binary": _relative(dest, binary), "data": _relative(dest, data.parent), "voices": list(voices)}
+
+
+def fetch_mbrola_accents(
+    dest: str | Path, base_manifest: str | Path, voices: Sequence[str], mirrors: Sequence[str] = debian.DEFAULT_MIRRORS, **download_options: Any
+) -> dict[str, Any]:
+    """Fetch the packages of the accented voices ``voices`` (``train_voices``: ``de2-en``, ...) into
+    ``dest`` beside the mbrola fetch of ``base_manifest``, which stays as it is, so the test sets
+    that never speak with these voices are not made stale. espeak-ng reads them from a data folder
+    of ``dest`` that links the base one's files plus every voice. The manifest: ``available``,
+    ``data``, ``voices`` (the accented voices' MBROLA names) or ``reason``."""
+    dest = Path(dest)
+    bases = [accent_voice_base(v) for v in dict.fromkeys(voices)]
+    base = debian.read_manifest(base_manifest)
+    if not base["available"]:
+        return {"name": "mbrola_accents", "available": False, "reason": f"mbrola itself is not available: {base['reason']}"}
+    packages = [debian.MBROLA_ACCENT_PACKAGES[b] for b in bases]
+    manifest = debian.fetch("mbrola_accents", dest, mirrors, packages=packages, **download_options)
+    if not manifest["available"]:
+        return manifest
+    accents = _mbrola_voice_files(dest / manifest["root"] / "usr" / "share" / "mbrola")
+    missing = [b for b in bases if b not in accents]
+    if missing:
+        return _unavailable(manifest, f"the unpacked packages hold no MBROLA voice {', '.join(missing)}")
+    base_root = debian.resolve(base_manifest, base["root"])
+    base_data = debian.resolve(base_manifest, base["data"]) / "espeak-ng-data"
+    data = dest / "espeak" / "espeak-ng-data"
+    shutil.rmtree(data.parent, ignore_errors=True)
+    (data / "mbrola").mkdir(parents=True)
+    for child in base_data.iterdir():
+        if child.name != "mbrola":
+            _link(data / child.name, child)
+    voice_files = {**_mbrola_voice_files(base_root / "usr" / "share" / "mbrola"), **accents}
+    for voice, path in voice_files.items():
+        _link(data / "mbrola" / voice, path)
+    binary = debian.resolve(base_manifest, base["binary"])
+    problem = _probe_mbrola(binary, data.parent, base_root, f"{bases[0]}-en", dest)
+    if problem is not None:
+        return _unavailable(manifest, problem)
+    return {**manifest, "data": _relative(dest, data.parent), "voices": bases}
 
 
 class MbrolaEngine(TTSEngine):
@@ -738,7 +789,9 @@ class MbrolaEngine(TTSEngine):
     The voices are non-free (Debian non-free: non-commercial, non-military use).
     ``train_voices`` adds voices of other languages reading English with their accent
     (espeak-ng's ``mb-<voice>-en``, e.g. ``de2-en``) to the training sets only; the test sets keep
-    the held-out share of ``voices``.
+    the held-out share of ``voices``. Their packages come from :func:`fetch_mbrola_accents`, whose
+    manifest ``accents`` names; where it says they could not be fetched, the training sets go on
+    without them, with a warning.
 
     Raises :class:`EngineUnavailable` when the manifest (of :func:`fetch_mbrola`) says it could
     not be fetched or run.
@@ -753,13 +806,28 @@ class MbrolaEngine(TTSEngine):
         heldout: bool | None = None,
         base_wpm: float = 175.0,
         train_voices: Sequence[str] = (),
+        accents: str | Path | None = None,
     ):
-        manifest = _debian_engine_manifest("mbrola", manifest_path, [*voices, *map(accent_voice_base, train_voices)])
+        manifest = _debian_engine_manifest("mbrola", manifest_path, voices)
         self.binary = str(debian.resolve(manifest_path, manifest["binary"]))
         self.data = str(debian.resolve(manifest_path, manifest["data"]))
         self.env = debian.run_env(debian.resolve(manifest_path, manifest["root"]))
+        self.voices = heldout_split(voices, heldout)
         # accented voices speak the training sets only (never held out; the test sets keep us3)
-        self.voices = heldout_split(voices, heldout) + (list(dict.fromkeys(train_voices)) if heldout is not True else [])
+        train_voices = list(dict.fromkeys(train_voices)) if heldout is not True else []
+        if train_voices:
+            bases = [accent_voice_base(v) for v in train_voices]
+            if accents is None:
+                raise WakeforgeError("config key 'tts.engines': mbrola's train_voices need the manifest of rule fetch_mbrola_accents (accents)")
+            accent_manifest = debian.read_manifest(accents)
+            missing = [v for v, b in zip(train_voices, bases) if b not in accent_manifest.get("voices", ())]
+            if not accent_manifest["available"]:
+                log.warning("mbrola: training without the accented voices %s: %s", ", ".join(train_voices), accent_manifest["reason"])
+            elif missing:
+                raise WakeforgeError(f"{accents} has no accented voice {', '.join(missing)}; delete it and re-run")
+            else:
+                self.data = str(debian.resolve(accents, accent_manifest["data"]))
+                self.voices += train_voices
         if not self.voices:
             raise WakeforgeError("config key 'tts.engines': mbrola has no voices left for this split")
         self.base_wpm = float(base_wpm)
@@ -923,7 +991,7 @@ class RhvoiceEngine(TTSEngine):
 # the engines whose programs come from Debian's archive: (fetch function, engine, its options)
 DEBIAN_ENGINES = {
     "flite": (fetch_flite, FliteEngine, ("voices",)),
-    "mbrola": (fetch_mbrola, MbrolaEngine, ("voices", "base_wpm", "train_voices")),
+    "mbrola": (fetch_mbrola, MbrolaEngine, ("voices", "base_wpm", "train_voices", "accents")),
     "pico": (fetch_pico, PicoEngine, ("voices",)),
     "rhvoice": (fetch_rhvoice, RhvoiceEngine, ("voices",)),
 }
@@ -964,7 +1032,7 @@ def available_engines(
     ``requested`` holds names (``"piper"``, ``"espeak"``) or mappings ``{"name": ..., "weight": ...,
     **options}`` (Piper: ``model``, ``config``, ``speakers``, ``threads``, ``device``; eSpeak:
     ``voices``, ``variants``, ``base_wpm``; flite, pico and rhvoice: ``manifest``, ``voices``; mbrola:
-    ``manifest``, ``voices``, ``base_wpm``, ``train_voices``). ``threads`` and
+    ``manifest``, ``voices``, ``base_wpm``, ``train_voices``, ``accents``). ``threads`` and
     ``device`` (see :class:`PiperEngine`)
     are the Piper defaults; ``heldout`` picks eSpeak's variants (:func:`split_variants`: False for
     training sets, True for test sets). Each built engine gets a ``weight`` attribute. A broken voice
