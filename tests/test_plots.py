@@ -44,6 +44,7 @@ def test_training_curves(tmp_path):
             "step": [100, 200, 300],
             "loss": [0.7, 0.3, 0.2],
             "val_recall": [0.5, 0.8, 0.9],
+            "train_recall": [0.6, 0.9, 1.0],
             "val_adversarial_accuracy": [0.6, 0.7, 0.8],
             "val_fp_per_hour": [10.0, 3.0, 1.0],
             "val_fp_per_hour_openwakeword": [4.0, 2.0, 0.5],

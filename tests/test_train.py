@@ -45,12 +45,30 @@ def test_training_learns_and_records_history():
     best, history = tr.train(toy_data(), MODEL_CFG, TRAIN_CFG, threshold=0.5, fp_target=1.0, seed=1)
     assert [row["step"] for row in history] == [50, 100, 150]
     assert best["val_metrics"]["val_recall"] >= 0.9
+    assert history[-1]["train_recall"] >= 0.9
     assert best["val_metrics"]["val_fp_per_hour"] <= 1.0
     model = build_model(MODEL_CFG)
     model.load_state_dict(best["state_dict"])
     data = toy_data(seed=0)
     scores = tr.predict(model, torch.as_tensor(data.general))
     assert np.mean(scores < 0.5) > 0.95
+
+
+def test_train_recall_scores_training_positives_beside_the_held_out_ones():
+    """train_recall is measured on training positives only (as many as are held out): a model that
+    knows the training clips alone scores 1 there and 0 on the held-out clips."""
+    data = toy_data(n=400)
+    pos_val, adv_val = tr.validation_masks(data, {"val_fraction": 0.2}, seed=5)
+    data.positive[~pos_val], data.positive[pos_val] = 1.0, -1.0  # held-out clips unlike the training ones
+
+    class KnowsTrainingClips(torch.nn.Module):
+        def forward(self, x):
+            return (x.mean(dim=(1, 2)) > 0).float().unsqueeze(-1)
+
+    sets = tr.ValidationSets.build(data, pos_val, adv_val, torch.as_tensor, seed=5)
+    assert len(sets.train_positive) == pos_val.sum() > 0
+    row = sets.row(KnowsTrainingClips(), 1, threshold=0.5, fp_target=1.0, refractory_s=1.0)
+    assert row["train_recall"] == 1.0 and row["val_recall"] == 0.0
 
 
 def test_training_is_reproducible():

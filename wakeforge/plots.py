@@ -102,9 +102,14 @@ def training_curves(
     for i, run in enumerate(groups):
         step, labelled = run["step"], i == 0
         axes[0].plot(step, run["loss"], color="black", alpha=1.0 if labelled else 0.5)
-        for column, colour in (("val_recall", COLOURS["positive"]), ("val_adversarial_accuracy", COLOURS["adversarial"])):
+        # train_recall (dashed): recall on training positives; far above val_recall = memorised clips
+        for column, colour, style in (
+            ("val_recall", COLOURS["positive"], "-"),
+            ("train_recall", COLOURS["positive"], "--"),
+            ("val_adversarial_accuracy", COLOURS["adversarial"], "-"),
+        ):
             if column in run:
-                axes[1].plot(step, run[column], marker=".", color=colour, label=column if labelled else None)
+                axes[1].plot(step, run[column], marker=".", linestyle=style, color=colour, label=column if labelled else None)
         for j, column in enumerate(c for c in run.columns if c.startswith("val_fp_per_hour")):
             axes[2].plot(step, run[column], marker=".", color=f"C{j}", label=column if labelled else None)
     axes[0].set_ylabel("training loss")

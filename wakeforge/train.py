@@ -103,19 +103,27 @@ class ValidationSets:
     positive: torch.Tensor
     adversarial: torch.Tensor
     streams: dict[str, torch.Tensor]
+    train_positive: torch.Tensor
 
     @classmethod
-    def build(cls, data: TrainData, pos_val: np.ndarray, adv_val: np.ndarray, on_device) -> "ValidationSets":
+    def build(cls, data: TrainData, pos_val: np.ndarray, adv_val: np.ndarray, on_device, seed: int = 0) -> "ValidationSets":
         streams = {name: stream_windows(on_device(metrics.split_stream(s)[0])) for name, s in data.validation_streams().items()}
-        return cls(on_device(data.positive[pos_val]), on_device(data.adversarial[adv_val]), streams)
+        # as many training positives as held-out ones (a fixed draw): their recall beside the
+        # held-out recall shows how far the model has memorised its training clips
+        train_rows = np.flatnonzero(~pos_val)
+        rng = np.random.default_rng(child_seed(seed, "train", "recall_rows"))
+        train_rows = np.sort(rng.choice(train_rows, size=min(len(train_rows), max(1, int(pos_val.sum()))), replace=False))
+        return cls(on_device(data.positive[pos_val]), on_device(data.adversarial[adv_val]), streams, on_device(data.positive[train_rows]))
 
     def row(self, model: nn.Module, step: int, threshold: float, fp_target: float, refractory_s: float) -> dict:
-        """One history row: validation recall, adversarial accuracy, false accepts per hour, calibrated operating point."""
+        """One history row: validation recall (and recall on as many training positives), adversarial
+        accuracy, false accepts per hour, calibrated operating point."""
         pos_scores = predict(model, self.positive)
         stream_scores = {name: predict(model, x) for name, x in self.streams.items()}
         return {
             "step": step,
             "val_recall": metrics.recall(pos_scores, threshold),
+            "train_recall": metrics.recall(predict(model, self.train_positive), threshold) if len(self.train_positive) else float("nan"),
             "val_adversarial_accuracy": 1.0 - metrics.recall(predict(model, self.adversarial), threshold) if len(self.adversarial) else float("nan"),
             **stream_rows(stream_scores, threshold, refractory_s),
             **operating_point_at_target(pos_scores, list(stream_scores.values()), fp_target, refractory_s),
@@ -248,7 +256,7 @@ def train(
         "general": on_device(data.general),
         "stream": stream_windows(on_device(data.negative_stream)),
     }
-    validation = ValidationSets.build(data, pos_val, adv_val, on_device)
+    validation = ValidationSets.build(data, pos_val, adv_val, on_device, seed)
 
     model = build_model(model_cfg).to(device)
     steps = int(train_cfg["steps"])
@@ -399,7 +407,7 @@ def train_ensemble(
     if n_members == 1:
         return first, history
     device = pick_device(train_cfg.get("device", "auto"))
-    validation = ValidationSets.build(data, *validation_masks(data, train_cfg, seed), lambda a: to_device(a, device))
+    validation = ValidationSets.build(data, *validation_masks(data, train_cfg, seed), lambda a: to_device(a, device), seed)
     ensemble = build_model(model_cfg)
     for net, (best, _) in zip(ensemble.members, runs):
         net.load_state_dict(best["state_dict"])
