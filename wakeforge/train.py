@@ -112,7 +112,7 @@ class ValidationSets:
         # held-out recall shows how far the model has memorised its training clips
         train_rows = np.flatnonzero(~pos_val)
         rng = np.random.default_rng(child_seed(seed, "train", "recall_rows"))
-        train_rows = np.sort(rng.choice(train_rows, size=min(len(train_rows), max(1, int(pos_val.sum()))), replace=False))
+        train_rows = np.sort(rng.choice(train_rows, size=min(len(train_rows), int(pos_val.sum())), replace=False))
         return cls(on_device(data.positive[pos_val]), on_device(data.adversarial[adv_val]), streams, on_device(data.positive[train_rows]))
 
     def row(self, model: nn.Module, step: int, threshold: float, fp_target: float, refractory_s: float) -> dict:
@@ -123,7 +123,7 @@ class ValidationSets:
         return {
             "step": step,
             "val_recall": metrics.recall(pos_scores, threshold),
-            "train_recall": metrics.recall(predict(model, self.train_positive), threshold) if len(self.train_positive) else float("nan"),
+            "train_recall": metrics.recall(predict(model, self.train_positive), threshold),
             "val_adversarial_accuracy": 1.0 - metrics.recall(predict(model, self.adversarial), threshold) if len(self.adversarial) else float("nan"),
             **stream_rows(stream_scores, threshold, refractory_s),
             **operating_point_at_target(pos_scores, list(stream_scores.values()), fp_target, refractory_s),
