@@ -28,6 +28,17 @@ def test_recall_and_accuracy():
     pos, neg = np.array([0.9, 0.4, 0.6]), np.array([0.1, 0.7])
     assert metrics.recall(pos, 0.5) == pytest.approx(2 / 3)
     assert metrics.accuracy(pos, neg, 0.5) == pytest.approx(3 / 5)
+    # a score equal to the threshold is a detection, for positives and negatives alike
+    assert metrics.recall(pos, 0.6) == pytest.approx(2 / 3)
+    assert metrics.false_positive_rate(neg, 0.7) == pytest.approx(1 / 2)
+    assert metrics.false_positive_rate(neg, 0.8) == 0.0
+
+
+def test_rates_of_no_clips_are_nan():
+    empty = np.zeros(0)
+    assert np.isnan(metrics.recall(empty, 0.5))
+    assert np.isnan(metrics.false_positive_rate(empty, 0.5))
+    assert np.isnan(metrics.accuracy(empty, empty, 0.5))
 
 
 def test_stream_thirds_do_not_overlap_and_cover_the_stream():

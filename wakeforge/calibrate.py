@@ -227,7 +227,7 @@ def calibrate(
         },
     }
     if adversarial is not None and len(adversarial):
-        record["validation_adversarial_false_positive_rate"] = float(np.mean(scorer(adversarial) >= thr))
+        record["validation_adversarial_false_positive_rate"] = metrics.false_positive_rate(scorer(adversarial), thr)
     if calibrate and not chosen["meets_target"]:
         if curve.hours <= 0:
             record["warning"] = "the validation streams are too short to count false accepts; threshold chosen on recall alone"

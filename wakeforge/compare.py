@@ -77,7 +77,7 @@ def summarise(
             "recall": metrics.recall(pos, threshold),
             "false_accepts": int(sum(metrics.count_activations(s, threshold, refractory_s) for s in stream_list)),
             "false_accepts_per_hour": metrics.pooled_false_accepts_per_hour(stream_list, threshold, refractory_s),
-            "adversarial_false_positive_rate": float(np.mean(adv >= threshold)) if len(adv) else float("nan"),
+            "adversarial_false_positive_rate": metrics.false_positive_rate(adv, threshold),
         }
         if engines is not None:
             row["recall_by_engine"] = {k: v["recall"] for k, v in recall_by_engine(pos, engines, threshold).items()}

@@ -124,7 +124,7 @@ class ValidationSets:
             "step": step,
             "val_recall": metrics.recall(pos_scores, threshold),
             "train_recall": metrics.recall(predict(model, self.train_positive), threshold),
-            "val_adversarial_accuracy": 1.0 - metrics.recall(predict(model, self.adversarial), threshold),
+            "val_adversarial_accuracy": 1.0 - metrics.false_positive_rate(predict(model, self.adversarial), threshold),
             **stream_rows(stream_scores, threshold, refractory_s),
             **operating_point_at_target(pos_scores, list(stream_scores.values()), fp_target, refractory_s),
         }
