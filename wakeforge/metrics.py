@@ -79,7 +79,7 @@ def pooled_false_accepts_per_hour(streams: list[np.ndarray], threshold: float, r
     return sum(count_activations(s, threshold, refractory_s) for s in streams) / hours
 
 
-def share_at_or_above(scores: np.ndarray, threshold: float) -> float:
+def _share_at_or_above(scores: np.ndarray, threshold: float) -> float:
     """Fraction of clips scored at or above the threshold (NaN for no clips)."""
     scores = np.asarray(scores)
     return float(np.mean(scores >= threshold)) if len(scores) else float("nan")
@@ -87,12 +87,12 @@ def share_at_or_above(scores: np.ndarray, threshold: float) -> float:
 
 def recall(positive_scores: np.ndarray, threshold: float) -> float:
     """Fraction of positive clips detected at the threshold (NaN for no clips)."""
-    return share_at_or_above(positive_scores, threshold)
+    return _share_at_or_above(positive_scores, threshold)
 
 
 def false_positive_rate(negative_scores: np.ndarray, threshold: float) -> float:
     """Fraction of negative clips (adversarial or general) detected at the threshold (NaN for no clips)."""
-    return share_at_or_above(negative_scores, threshold)
+    return _share_at_or_above(negative_scores, threshold)
 
 
 def accuracy(positive_scores: np.ndarray, negative_scores: np.ndarray, threshold: float) -> float:
