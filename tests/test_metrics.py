@@ -18,6 +18,16 @@ def test_activations_merge_within_refractory():
     assert metrics.activation_peaks(scores, 0.99, 1.0).tolist() == []
 
 
+def test_activation_peaks_one_per_counted_activation():
+    rng = np.random.default_rng(0)
+    scores = rng.random(5000) ** 8  # sparse high frames, some runs closer than the refractory gap
+    for threshold in (0.3, 0.6, 0.9):
+        for refractory in (0.0, 0.5, 1.0, 3.0):
+            peaks = metrics.activation_peaks(scores, threshold, refractory)
+            assert len(peaks) == metrics.count_activations(scores, threshold, refractory)
+            assert np.all(scores[peaks] >= threshold)
+
+
 def test_false_accepts_per_hour_uses_stream_length():
     scores = np.zeros(45000)  # 45000 frames * 80 ms = 1 hour
     scores[[10, 20000]] = 1.0

@@ -47,19 +47,24 @@ def _gap_frames(refractory_s: float) -> int:
     return max(1, int(round(refractory_s / FRAME_SECONDS)))
 
 
+def _activations(scores: np.ndarray, threshold: float, refractory_s: float) -> tuple[np.ndarray, np.ndarray]:
+    """The frames at or above the threshold, and the positions among them where an activation starts
+    after the first (a gap longer than the refractory period)."""
+    above = np.flatnonzero(scores >= threshold)
+    return above, np.flatnonzero(np.diff(above) > _gap_frames(refractory_s)) + 1
+
+
 def count_activations(frame_scores: np.ndarray, threshold: float, refractory_s: float = 1.0) -> int:
     """Number of separate activations in a stream of frame scores."""
-    above = np.flatnonzero(np.asarray(frame_scores) >= threshold)
-    if len(above) == 0:
-        return 0
-    return int(1 + np.count_nonzero(np.diff(above) > _gap_frames(refractory_s)))
+    above, starts = _activations(np.asarray(frame_scores), threshold, refractory_s)
+    return int(1 + len(starts)) if len(above) else 0
 
 
 def activation_peaks(frame_scores: np.ndarray, threshold: float, refractory_s: float = 1.0) -> np.ndarray:
     """The frame of the highest score of each activation that :func:`count_activations` counts."""
     scores = np.asarray(frame_scores)
-    above = np.flatnonzero(scores >= threshold)
-    runs = np.split(above, np.flatnonzero(np.diff(above) > _gap_frames(refractory_s)) + 1) if len(above) else []
+    above, starts = _activations(scores, threshold, refractory_s)
+    runs = np.split(above, starts) if len(above) else []
     return np.array([run[np.argmax(scores[run])] for run in runs], dtype=np.int64)
 
 
